@@ -1,0 +1,390 @@
+/**
+ * The single-node queue engine: the state machine, a store, and group commit between them.
+ *
+ * Every operation runs the state machine's decide step synchronously (so it sees every earlier
+ * operation, committed or not), applies the resulting record to memory, and answers only when the
+ * group commit holding its mutations is durable. Reads wait for the same barrier, so no answer
+ * ever shows state that a crash could take back.
+ */
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import {
+  ConveyorError,
+  LIMITS,
+  checkBatchEntries,
+  checkBatchSize,
+  checkQueueName,
+  checkWaitTimeSeconds,
+  defaultQueueConfig,
+  isFifoName,
+  parseQueueAttributes,
+  type MessageAttributes,
+  type QueueConfig,
+  type ReceivedSystemAttributes,
+} from '@conveyor/client-sdk/wire';
+import { QueueStateMachine, type DecideContext, type HandleOutcome, type ReceiveInput, type SendInput, type SendOutcome, type StateMachineOptions } from '../queue/state-machine.ts';
+import type { MessageBody, MessageMeta, QueueLogRecord, QueueRecord, StoreMutation } from '../queue/types.ts';
+import type { QueueStore } from '../storage/queue-store.ts';
+import { GroupCommitter } from './group-commit.ts';
+
+export interface EngineOptions {
+  store: QueueStore;
+  clock?: () => number;
+  random?: () => number;
+  newMessageId?: () => string;
+  stateMachine?: Partial<StateMachineOptions>;
+  /** Bytes of recently sent bodies kept in memory so receives rarely read the disk. */
+  bodyCacheBytes?: number;
+  /** How often retention and the dedup window are enforced; 0 turns the timer off (tests call expire()). */
+  expireIntervalMs?: number;
+  /** Region and account used to form ARNs of queues created here. */
+  arnPrefix?: string;
+}
+
+export const ENGINE_DEFAULTS = Object.freeze({
+  bodyCacheBytes: 128 * 1024 * 1024,
+  expireIntervalMs: 1_000,
+  arnPrefix: 'arn:aws:sqs:local:000000000000',
+});
+
+export interface ReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  md5OfBody: string;
+  attributes?: MessageAttributes;
+  md5OfMessageAttributes?: string;
+  systemAttributes: ReceivedSystemAttributes;
+}
+
+export interface ReceiveOptions extends ReceiveInput {
+  waitTimeSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export interface QueueDescription {
+  name: string;
+  arn: string;
+  config: QueueConfig;
+  createdAt: number;
+  lastModifiedAt: number;
+  counts: { visible: number; inflight: number; delayed: number };
+}
+
+export interface BatchResult<S> {
+  successful: Array<S & { id: string }>;
+  failed: Array<{ id: string; code: string; message: string; senderFault: boolean }>;
+}
+
+function failedEntry(id: string, error: ConveyorError): BatchResult<object>['failed'][number] {
+  return { id, code: error.code, message: error.message, senderFault: error.info.senderFault };
+}
+
+function systemAttributesOf(meta: MessageMeta): ReceivedSystemAttributes {
+  const out: ReceivedSystemAttributes = {
+    SentTimestamp: String(meta.sentAt),
+    ApproximateReceiveCount: String(meta.receiveCount),
+    ApproximateFirstReceiveTimestamp: String(meta.firstReceiveAt),
+  };
+  if (meta.senderId !== undefined) out.SenderId = meta.senderId;
+  if (meta.sequenceNumber !== undefined) out.SequenceNumber = meta.sequenceNumber;
+  if (meta.dedupId !== undefined) out.MessageDeduplicationId = meta.dedupId;
+  if (meta.groupId !== undefined) out.MessageGroupId = meta.groupId;
+  if (meta.traceHeader !== undefined) out.AWSTraceHeader = meta.traceHeader;
+  if (meta.dlqSourceArn !== undefined) out.DeadLetterQueueSourceArn = meta.dlqSourceArn;
+  return out;
+}
+
+export class QueueEngine {
+  private readonly machine: QueueStateMachine;
+  private readonly committer: GroupCommitter;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly newMessageId: () => string;
+  private readonly bodies: LRUCache<string, MessageBody>;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly arnPrefix: string;
+  private expireTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(private readonly store: QueueStore, options: EngineOptions) {
+    this.machine = new QueueStateMachine(options.stateMachine);
+    this.committer = new GroupCommitter((m) => store.write(m));
+    this.clock = options.clock ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.newMessageId = options.newMessageId ?? randomUUID;
+    this.arnPrefix = options.arnPrefix ?? ENGINE_DEFAULTS.arnPrefix;
+    this.bodies = new LRUCache<string, MessageBody>({
+      maxSize: options.bodyCacheBytes ?? ENGINE_DEFAULTS.bodyCacheBytes,
+      sizeCalculation: (b) => Math.max(1, b.body.length * 2),
+    });
+  }
+
+  /** Opens the engine over a store, rebuilding the in-memory indexes from what the store holds. */
+  static async open(options: EngineOptions): Promise<QueueEngine> {
+    const engine = new QueueEngine(options.store, options);
+    const now = engine.clock();
+    for (const queue of await options.store.load()) engine.machine.loadQueue(queue.record, queue.metas, queue.dedup, now);
+    const interval = options.expireIntervalMs ?? ENGINE_DEFAULTS.expireIntervalMs;
+    if (interval > 0) {
+      engine.expireTimer = setInterval(() => void engine.expire().catch(() => {}), interval);
+      engine.expireTimer.unref();
+    }
+    return engine;
+  }
+
+  get commitStats(): { writes: number; mutations: number } {
+    return this.committer.stats;
+  }
+
+  private context(): DecideContext {
+    if (this.closed) throw new ConveyorError('ServiceUnavailable', 'The engine is closed.');
+    this.committer.assertHealthy();
+    return { now: this.clock(), random: this.random, newMessageId: this.newMessageId };
+  }
+
+  /** Applies a record to memory and returns the promise of its durability. */
+  private run(record: QueueLogRecord): Promise<void> {
+    const mutations = this.machine.apply(record);
+    this.afterApply(record, mutations);
+    return this.committer.commit(mutations);
+  }
+
+  private afterApply(record: QueueLogRecord, mutations: readonly StoreMutation[]): void {
+    if (record.type === 'send') {
+      for (const m of record.messages) this.bodies.set(m.id, m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body });
+      this.notify(record.queue);
+    } else {
+      for (const m of mutations) if (m.op === 'delBody') this.bodies.delete(m.messageId);
+      if (record.type === 'changeVisibility') this.notify(record.queue);
+      if (record.type === 'receive' && record.moved.length > 0) {
+        const dlq = this.machine.queue(record.queue).record.config.redrive?.deadLetterQueue;
+        if (dlq) this.notify(dlq);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- queues
+
+  async createQueue(name: string, attributes: Readonly<Record<string, string>> = {}): Promise<QueueRecord> {
+    checkQueueName(name);
+    const config = parseQueueAttributes(name, attributes, defaultQueueConfig(isFifoName(name)), true);
+    const ctx = this.context();
+    const { record, result } = this.machine.decideCreateQueue(name, config, `${this.arnPrefix}:${name}`, ctx.now);
+    if (record) await this.run(record);
+    else await this.committer.barrier();
+    return result;
+  }
+
+  async setQueueAttributes(name: string, attributes: Readonly<Record<string, string>>): Promise<void> {
+    const current = this.machine.queue(name).record.config;
+    const config = parseQueueAttributes(name, attributes, current, false);
+    const { record } = this.machine.decideUpdateQueue(name, config, this.context().now);
+    if (record) await this.run(record);
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    const { record } = this.machine.decideDeleteQueue(name, this.context().now);
+    if (record) await this.run(record);
+    this.notify(name);
+  }
+
+  listQueues(prefix = ''): string[] {
+    return this.machine.queueNames().filter((n) => n.startsWith(prefix)).sort();
+  }
+
+  async describeQueue(name: string): Promise<QueueDescription> {
+    const ctx = this.context();
+    const state = this.machine.queue(name);
+    const counts = state.counts(this.machine.timestamp(ctx.now));
+    const { record } = state;
+    await this.committer.barrier();
+    return { name, arn: record.arn, config: record.config, createdAt: record.createdAt, lastModifiedAt: record.lastModifiedAt, counts };
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /** SendMessage: one message; an invalid message fails the call. */
+  async sendMessage(queue: string, input: SendInput): Promise<Extract<SendOutcome, { ok: true }>> {
+    const [outcome] = await this.send(queue, [input]);
+    if (!outcome!.ok) throw outcome!.error;
+    return outcome!;
+  }
+
+  /** SendMessageBatch: batch-level rules fail the call; entry-level ones fail just the entry. */
+  async sendMessageBatch(queue: string, entries: ReadonlyArray<SendInput & { id: string }>, maxEntries: number = LIMITS.maxBatchEntries): Promise<BatchResult<Extract<SendOutcome, { ok: true }>>> {
+    checkBatchEntries(entries.map((e) => ({ Id: e.id })), 'SendMessageBatchRequestEntry', maxEntries);
+    let total = 0;
+    for (const e of entries) total += typeof e.body === 'string' ? Buffer.byteLength(e.body, 'utf8') : 0;
+    checkBatchSize(total, maxEntries === LIMITS.maxBatchEntries ? LIMITS.maxBatchBytes : maxEntries * LIMITS.maxMessageBytes);
+    const outcomes = await this.send(queue, entries);
+    const result: BatchResult<Extract<SendOutcome, { ok: true }>> = { successful: [], failed: [] };
+    outcomes.forEach((o, i) => {
+      const id = entries[i]!.id;
+      if (o.ok) result.successful.push({ ...o, id });
+      else result.failed.push(failedEntry(id, o.error));
+    });
+    return result;
+  }
+
+  private async send(queue: string, inputs: readonly SendInput[]): Promise<SendOutcome[]> {
+    const { record, result } = this.machine.decideSend(queue, inputs, this.context());
+    if (record) await this.run(record);
+    else await this.committer.barrier(); // a duplicate's original may still be on its way to disk
+    return result;
+  }
+
+  /** ReceiveMessage; with waitTimeSeconds > 0, waits (here, at the queue's node) until a message is visible. */
+  async receiveMessage(queue: string, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+    const waitSeconds = options.waitTimeSeconds === undefined ? this.machine.queue(queue).record.config.receiveWaitMs / 1000 : checkWaitTimeSeconds(options.waitTimeSeconds);
+    const deadline = this.clock() + waitSeconds * 1000;
+    const input: ReceiveInput = { ...options, longPoll: waitSeconds > 0 };
+    // Bounded: every pass either returns or waits for an event, a visibility deadline or the end of the poll.
+    for (;;) {
+      const messages = await this.receiveOnce(queue, input);
+      if (messages.length > 0 || options.signal?.aborted) return messages;
+      const remaining = deadline - this.clock();
+      if (remaining <= 0) return messages;
+      await this.waitForMessages(queue, remaining, options.signal);
+      if (this.closed || !this.machine.hasQueue(queue)) return [];
+    }
+  }
+
+  private async receiveOnce(queue: string, input: ReceiveInput): Promise<ReceivedMessage[]> {
+    const { record, result } = this.machine.decideReceive(queue, input, this.context());
+    if (!record) {
+      await this.committer.barrier();
+      return [];
+    }
+    const durable = this.run(record);
+    const state = this.machine.queue(queue);
+    const picked = result.seqs.map((seq) => {
+      const meta = state.messages.get(seq)!;
+      return { meta: { ...meta }, receiptHandle: this.machine.receiptHandle(queue, seq) };
+    });
+    await durable;
+    const bodies = await this.loadBodies(picked.map((p) => p.meta.id));
+    const out: ReceivedMessage[] = [];
+    picked.forEach(({ meta, receiptHandle }, i) => {
+      const stored = bodies[i];
+      if (!stored) return; // purged or expired between the receive and the read: gone, not lost
+      const message: ReceivedMessage = {
+        messageId: meta.id,
+        receiptHandle,
+        body: stored.body,
+        md5OfBody: meta.md5OfBody,
+        systemAttributes: systemAttributesOf(meta),
+      };
+      if (stored.attributes) {
+        message.attributes = stored.attributes;
+        if (meta.md5OfAttributes !== undefined) message.md5OfMessageAttributes = meta.md5OfAttributes;
+      }
+      out.push(message);
+    });
+    return out;
+  }
+
+  private async loadBodies(ids: readonly string[]): Promise<Array<MessageBody | undefined>> {
+    const out: Array<MessageBody | undefined> = ids.map((id) => this.bodies.get(id));
+    const missing = ids.filter((_, i) => out[i] === undefined);
+    if (missing.length === 0) return out;
+    const loaded = await this.store.readBodies(missing);
+    let j = 0;
+    for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = loaded[j++];
+    return out;
+  }
+
+  private waitForMessages(queue: string, maxWaitMs: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(queue);
+      if (!set) this.waiters.set(queue, (set = new Set()));
+      const nextVisible = this.machine.hasQueue(queue) ? this.machine.queue(queue).nextVisibleAt() : undefined;
+      const untilVisible = nextVisible === undefined ? maxWaitMs : Math.max(1, nextVisible - this.clock());
+      const done = (): void => {
+        clearTimeout(timer);
+        set.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(maxWaitMs, untilVisible));
+      set.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private notify(queue: string): void {
+    const set = this.waiters.get(queue);
+    if (!set) return;
+    for (const wake of [...set]) wake();
+  }
+
+  async deleteMessage(queue: string, receiptHandle: string): Promise<void> {
+    const [outcome] = await this.deleteHandles(queue, [receiptHandle]);
+    if (!outcome!.ok) throw outcome!.error;
+  }
+
+  async deleteMessageBatch(queue: string, entries: ReadonlyArray<{ id: string; receiptHandle: string }>, maxEntries: number = LIMITS.maxBatchEntries): Promise<BatchResult<object>> {
+    checkBatchEntries(entries.map((e) => ({ Id: e.id })), 'DeleteMessageBatchRequestEntry', maxEntries);
+    const outcomes = await this.deleteHandles(queue, entries.map((e) => e.receiptHandle));
+    return this.toBatchResult(entries, outcomes);
+  }
+
+  private async deleteHandles(queue: string, handles: readonly string[]): Promise<HandleOutcome[]> {
+    const { record, result } = this.machine.decideDelete(queue, handles, this.context().now);
+    if (record) await this.run(record);
+    else await this.committer.barrier();
+    return result;
+  }
+
+  async changeMessageVisibility(queue: string, receiptHandle: string, visibilityTimeoutSeconds: number): Promise<void> {
+    const [outcome] = await this.changeVisibility(queue, [{ receiptHandle, visibilityTimeoutSeconds }]);
+    if (!outcome!.ok) throw outcome!.error;
+  }
+
+  async changeMessageVisibilityBatch(
+    queue: string,
+    entries: ReadonlyArray<{ id: string; receiptHandle: string; visibilityTimeoutSeconds: number }>,
+    maxEntries: number = LIMITS.maxBatchEntries,
+  ): Promise<BatchResult<object>> {
+    checkBatchEntries(entries.map((e) => ({ Id: e.id })), 'ChangeMessageVisibilityBatchRequestEntry', maxEntries);
+    const outcomes = await this.changeVisibility(queue, entries);
+    return this.toBatchResult(entries, outcomes);
+  }
+
+  private async changeVisibility(queue: string, changes: ReadonlyArray<{ receiptHandle: string; visibilityTimeoutSeconds: number }>): Promise<HandleOutcome[]> {
+    const { record, result } = this.machine.decideChangeVisibility(queue, changes, this.context().now);
+    if (record) await this.run(record);
+    else await this.committer.barrier();
+    return result;
+  }
+
+  private toBatchResult(entries: ReadonlyArray<{ id: string }>, outcomes: readonly HandleOutcome[]): BatchResult<object> {
+    const result: BatchResult<object> = { successful: [], failed: [] };
+    outcomes.forEach((o, i) => {
+      const id = entries[i]!.id;
+      if (o.ok) result.successful.push({ id });
+      else result.failed.push(failedEntry(id, o.error));
+    });
+    return result;
+  }
+
+  async purgeQueue(queue: string): Promise<void> {
+    const { record } = this.machine.decidePurge(queue, this.context().now);
+    if (record) await this.run(record);
+  }
+
+  /** Drops messages past their queue's retention and dedup entries past the window. */
+  async expire(): Promise<void> {
+    const record = this.machine.decideExpire(this.context().now);
+    if (record) await this.run(record);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.expireTimer) clearInterval(this.expireTimer);
+    await this.committer.barrier().catch(() => {});
+    this.closed = true;
+    for (const queue of this.waiters.keys()) this.notify(queue);
+    await this.store.close();
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * One queue's messages and the in-memory indexes over them. Pure: no I/O, no clock of its own;
+ * every method that depends on time takes `now`.
+ *
+ * Each message is in exactly one of three sets:
+ *   delayed  --(delay ends)-->  ready  --(receive)-->  inflight  --(timeout ends)--> ready
+ * and leaves all of them when deleted, purged, expired or moved to a dead-letter queue. A min-heap
+ * of visibility deadlines moves messages back to `ready` as time advances (entries made stale by a
+ * visibility change are skipped when popped).
+ *
+ * FIFO queues also keep, per message group, the group's messages in order and how many are in
+ * flight: a group with a message in flight is locked, and only unlocked groups are offered.
+ */
+import { MinHeap } from './min-heap.ts';
+import type { MessageMeta, QueueRecord } from './types.ts';
+
+export type MessageStatus = 'ready' | 'inflight' | 'delayed';
+
+interface GroupState {
+  seqs: number[];
+  head: number;
+  live: number;
+  inflight: number;
+}
+
+/** How a receive treats a candidate message. */
+export type Candidate = 'deliver' | 'move' | 'skip';
+
+/** Upper bound on messages (or groups) one receive looks at before giving up, as SQS bounds its FIFO scan. */
+export const RECEIVE_SCAN_LIMIT = 120_000;
+
+export class QueueState {
+  record: QueueRecord;
+  /** Messages by enqueue sequence; Map order is enqueue order, so the oldest come first. */
+  readonly messages = new Map<number, MessageMeta>();
+  /** FIFO deduplication window by key; Map order is expiry order. */
+  readonly dedup = new Map<string, { messageId: string; sequenceNumber?: string; expiresAt: number }>();
+
+  private readonly ready = new Set<number>();
+  private readonly inflight = new Set<number>();
+  private readonly delayed = new Set<number>();
+  private readonly deadlines = new MinHeap();
+  private readonly groups = new Map<string, GroupState>();
+  private readonly availableGroups = new Set<string>();
+
+  constructor(record: QueueRecord) {
+    this.record = record;
+  }
+
+  get fifo(): boolean {
+    return this.record.config.fifo;
+  }
+
+  statusOf(seq: number): MessageStatus | undefined {
+    if (this.ready.has(seq)) return 'ready';
+    if (this.inflight.has(seq)) return 'inflight';
+    if (this.delayed.has(seq)) return 'delayed';
+    return undefined;
+  }
+
+  /** Approximate counters as SQS reports them, after bringing the indexes up to `now`. */
+  counts(now: number): { visible: number; inflight: number; delayed: number } {
+    this.advance(now);
+    return { visible: this.ready.size, inflight: this.inflight.size, delayed: this.delayed.size };
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /** Adds a message (new, moved in, or loaded at start) and files it by its visibility at `now`. */
+  add(meta: MessageMeta, now: number): void {
+    this.messages.set(meta.seq, meta);
+    const group = this.groupOf(meta);
+    if (group) {
+      group.seqs.push(meta.seq);
+      group.live += 1;
+    }
+    if (meta.visibleAt <= now) {
+      this.ready.add(meta.seq);
+    } else if (meta.receiveCount > 0) {
+      this.inflight.add(meta.seq);
+      if (group) group.inflight += 1;
+      this.deadlines.push(meta.visibleAt, meta.seq);
+    } else {
+      this.delayed.add(meta.seq);
+      this.deadlines.push(meta.visibleAt, meta.seq);
+    }
+    if (group) this.refreshGroup(meta.groupId!, group);
+  }
+
+  /** Removes a message from every index and returns it. */
+  remove(seq: number): MessageMeta | undefined {
+    const meta = this.messages.get(seq);
+    if (!meta) return undefined;
+    this.messages.delete(seq);
+    const wasInflight = this.inflight.delete(seq);
+    this.ready.delete(seq);
+    this.delayed.delete(seq);
+    const group = this.groupOf(meta);
+    if (group) {
+      if (wasInflight) group.inflight -= 1;
+      group.live -= 1;
+      this.trimGroupHead(group);
+      this.refreshGroup(meta.groupId!, group);
+    }
+    return meta;
+  }
+
+  /** Records a receive: the message goes in flight until `visibleAt` (or stays ready if that is now). */
+  markReceived(seq: number, visibleAt: number, now: number): void {
+    this.setVisibleAt(seq, visibleAt, now, true);
+  }
+
+  /** Moves a message's visibility deadline; used by receives and ChangeMessageVisibility. */
+  setVisibleAt(seq: number, visibleAt: number, now: number, received = false): void {
+    const meta = this.messages.get(seq);
+    if (!meta) return;
+    meta.visibleAt = visibleAt;
+    const group = this.groupOf(meta);
+    const wasInflight = this.inflight.has(seq);
+    this.ready.delete(seq);
+    this.inflight.delete(seq);
+    this.delayed.delete(seq);
+    let nowInflight = false;
+    if (visibleAt <= now) {
+      this.ready.add(seq);
+    } else if (received || wasInflight || meta.receiveCount > 0) {
+      this.inflight.add(seq);
+      nowInflight = true;
+      this.deadlines.push(visibleAt, seq);
+    } else {
+      this.delayed.add(seq);
+      this.deadlines.push(visibleAt, seq);
+    }
+    if (group && wasInflight !== nowInflight) {
+      group.inflight += nowInflight ? 1 : -1;
+      this.refreshGroup(meta.groupId!, group);
+    }
+  }
+
+  /** Brings the indexes up to `now`: delays and visibility timeouts that have ended make messages ready. */
+  advance(now: number): void {
+    for (let top = this.deadlines.peekAt(); top !== undefined && top <= now; top = this.deadlines.peekAt()) {
+      const seq = this.deadlines.pop();
+      const meta = this.messages.get(seq);
+      if (!meta || meta.visibleAt !== top || this.ready.has(seq)) continue;
+      const wasInflight = this.inflight.delete(seq);
+      this.delayed.delete(seq);
+      this.ready.add(seq);
+      const group = this.groupOf(meta);
+      if (group && wasInflight) {
+        group.inflight -= 1;
+        this.refreshGroup(meta.groupId!, group);
+      }
+    }
+  }
+
+  /**
+   * Chooses up to `max` messages to deliver. `classify` says, per visible message, whether to
+   * deliver it, move it to the dead-letter queue (does not count toward `max`) or skip it (expired).
+   * Read-only: the caller turns the choice into a receive record.
+   */
+  pick(max: number, now: number, classify: (meta: MessageMeta) => Candidate): { deliver: number[]; move: number[] } {
+    this.advance(now);
+    return this.fifo ? this.pickFifo(max, classify) : this.pickStandard(max, classify);
+  }
+
+  private pickStandard(max: number, classify: (meta: MessageMeta) => Candidate): { deliver: number[]; move: number[] } {
+    const deliver: number[] = [];
+    const move: number[] = [];
+    let scanned = 0;
+    for (const seq of this.ready) {
+      if (deliver.length >= max || scanned++ >= RECEIVE_SCAN_LIMIT) break;
+      const verdict = classify(this.messages.get(seq)!);
+      if (verdict === 'deliver') deliver.push(seq);
+      else if (verdict === 'move') move.push(seq);
+    }
+    return { deliver, move };
+  }
+
+  // FIFO: take as many as possible from each unlocked group in order, stopping a group at its first
+  // message that is not visible, so no message overtakes an earlier one of its group.
+  private pickFifo(max: number, classify: (meta: MessageMeta) => Candidate): { deliver: number[]; move: number[] } {
+    const deliver: number[] = [];
+    const move: number[] = [];
+    let scanned = 0;
+    for (const groupId of this.availableGroups) {
+      if (deliver.length >= max || scanned >= RECEIVE_SCAN_LIMIT) break;
+      const group = this.groups.get(groupId)!;
+      for (let i = group.head; i < group.seqs.length && deliver.length < max; i++) {
+        scanned += 1;
+        const seq = group.seqs[i]!;
+        const meta = this.messages.get(seq);
+        if (!meta) continue;
+        if (!this.ready.has(seq)) break;
+        const verdict = classify(meta);
+        if (verdict === 'deliver') deliver.push(seq);
+        else if (verdict === 'move') move.push(seq);
+      }
+    }
+    return { deliver, move };
+  }
+
+  /** Earliest future time at which a message becomes visible, for long-poll wake-ups. */
+  nextVisibleAt(): number | undefined {
+    return this.deadlines.peekAt();
+  }
+
+  private groupOf(meta: MessageMeta): GroupState | undefined {
+    if (!this.fifo || meta.groupId === undefined) return undefined;
+    let group = this.groups.get(meta.groupId);
+    if (!group) {
+      group = { seqs: [], head: 0, live: 0, inflight: 0 };
+      this.groups.set(meta.groupId, group);
+    }
+    return group;
+  }
+
+  private trimGroupHead(group: GroupState): void {
+    while (group.head < group.seqs.length && !this.messages.has(group.seqs[group.head]!)) group.head += 1;
+    if (group.head > 1024 && group.head * 2 > group.seqs.length) {
+      group.seqs.splice(0, group.head);
+      group.head = 0;
+    }
+  }
+
+  private refreshGroup(groupId: string, group: GroupState): void {
+    if (group.live === 0) {
+      this.groups.delete(groupId);
+      this.availableGroups.delete(groupId);
+    } else if (group.inflight === 0) {
+      this.availableGroups.add(groupId);
+    } else {
+      this.availableGroups.delete(groupId);
+    }
+  }
+}

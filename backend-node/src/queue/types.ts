@@ -1,0 +1,99 @@
+import type { MessageAttributes, QueueConfig } from '@conveyor/client-sdk/wire';
+
+export type { QueueConfig };
+
+/** The durable record of a queue on a backend node. */
+export interface QueueRecord {
+  queueId: number;
+  name: string;
+  arn: string;
+  config: QueueConfig;
+  createdAt: number;
+  lastModifiedAt: number;
+  lastPurgeAt: number;
+  /** Next enqueue sequence (orders messages inside the queue; part of receipt handles). */
+  nextSeq: number;
+  /** Next FIFO sequence number. */
+  nextSequenceNumber: number;
+}
+
+/** What the engine keeps of a message apart from its body: small, rewritten on every receive. */
+export interface MessageMeta {
+  seq: number;
+  id: string;
+  sentAt: number;
+  /** When it entered this queue; retention counts from here. */
+  enqueuedAt: number;
+  /** The message is invisible (delayed or in flight) until this time. */
+  visibleAt: number;
+  receiveCount: number;
+  firstReceiveAt: number;
+  /** Time of the latest receive; bounds visibility extensions to 12 h. */
+  receivedAt: number;
+  /** Nonce of the latest receive's handle; 0 before the first receive. */
+  nonce: number;
+  groupId?: string;
+  dedupId?: string;
+  sequenceNumber?: string;
+  md5OfBody: string;
+  md5OfAttributes?: string;
+  senderId?: string;
+  traceHeader?: string;
+  dlqSourceArn?: string;
+}
+
+/** The parts of a message that never change after send; stored apart from the meta. */
+export interface MessageBody {
+  body: string;
+  attributes?: MessageAttributes;
+}
+
+export interface DedupEntry {
+  messageId: string;
+  sequenceNumber?: string;
+  expiresAt: number;
+}
+
+/** A message as the send record carries it: everything the replicas need, decided by the leader. */
+export interface NewMessage {
+  seq: number;
+  id: string;
+  body: string;
+  attributes?: MessageAttributes;
+  md5OfBody: string;
+  md5OfAttributes?: string;
+  delayMs: number;
+  groupId?: string;
+  dedupId?: string;
+  /** Key in the dedup window (dedup id, scoped by group when the queue says so). */
+  dedupKey?: string;
+  sequenceNumber?: string;
+  senderId?: string;
+  traceHeader?: string;
+}
+
+/**
+ * State changes, as the log carries them. Every field an apply needs is in the record, including
+ * the leader's timestamp `ts`, so every replica computes the same state.
+ */
+export type QueueLogRecord =
+  | { type: 'createQueue'; ts: number; queue: QueueRecord }
+  | { type: 'updateQueue'; ts: number; name: string; config: QueueConfig }
+  | { type: 'deleteQueue'; ts: number; name: string }
+  | { type: 'send'; ts: number; queue: string; messages: NewMessage[] }
+  | { type: 'receive'; ts: number; queue: string; visibilityMs: number; received: Array<{ seq: number; nonce: number }>; moved: number[] }
+  | { type: 'delete'; ts: number; queue: string; seqs: number[] }
+  | { type: 'changeVisibility'; ts: number; queue: string; changes: Array<{ seq: number; visibleAt: number }> }
+  | { type: 'purge'; ts: number; queue: string }
+  | { type: 'expire'; ts: number };
+
+/** What applying a record asks storage to do. The store adapter maps these to keys. */
+export type StoreMutation =
+  | { op: 'putQueue'; queue: QueueRecord }
+  | { op: 'delQueue'; queueId: number }
+  | { op: 'putMeta'; queueId: number; meta: MessageMeta }
+  | { op: 'delMeta'; queueId: number; seq: number }
+  | { op: 'putBody'; messageId: string; body: MessageBody }
+  | { op: 'delBody'; messageId: string }
+  | { op: 'putDedup'; queueId: number; key: string; entry: DedupEntry }
+  | { op: 'delDedup'; queueId: number; key: string };

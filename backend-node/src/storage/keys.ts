@@ -1,0 +1,18 @@
+/**
+ * LevelDB key layout. Fixed-width hex keeps numeric order in byte order, so a range scan of a
+ * queue's metas returns them in enqueue order.
+ *   q!<queueId>              queue record
+ *   m!<queueId>!<seq>        message meta (small; rewritten on receive)
+ *   b!<messageId>            body and attributes (written once; kept across dead-letter moves)
+ *   d!<queueId>!<dedupKey>   FIFO deduplication window entry
+ */
+const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
+
+export const queueKey = (queueId: number): string => `q!${hex(queueId, 8)}`;
+export const metaKey = (queueId: number, seq: number): string => `m!${hex(queueId, 8)}!${hex(seq, 12)}`;
+export const metaPrefix = (queueId: number): string => `m!${hex(queueId, 8)}!`;
+export const bodyKey = (messageId: string): string => `b!${messageId}`;
+export const dedupKey = (queueId: number, key: string): string => `d!${hex(queueId, 8)}!${key}`;
+export const dedupPrefix = (queueId: number): string => `d!${hex(queueId, 8)}!`;
+/** The smallest string greater than every key with this prefix. */
+export const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);

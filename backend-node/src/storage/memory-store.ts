@@ -1,0 +1,53 @@
+/**
+ * The in-memory twin of LevelQueueStore, for model tests that need no disk. Values go through the
+ * same msgpack encoding, so shared references cannot hide a missing write.
+ */
+import { unpack } from 'msgpackr';
+import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
+import { bodyKey, dedupPrefix, metaPrefix } from './keys.ts';
+import { toWriteSet } from './mutation-encoding.ts';
+import type { QueueStore, StoredQueue } from './queue-store.ts';
+
+export class MemoryQueueStore implements QueueStore {
+  private readonly data = new Map<string, Buffer>();
+  writes = 0;
+
+  private sortedEntries(prefix: string): Array<[string, Buffer]> {
+    return [...this.data].filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  async load(): Promise<StoredQueue[]> {
+    return this.sortedEntries('q!').map(([, value]) => {
+      const record = unpack(value) as QueueRecord;
+      const metas = this.sortedEntries(metaPrefix(record.queueId)).map(([, v]) => unpack(v) as MessageMeta);
+      const dprefix = dedupPrefix(record.queueId);
+      const dedup = this.sortedEntries(dprefix)
+        .map(([k, v]): [string, DedupEntry] => [k.slice(dprefix.length), unpack(v) as DedupEntry])
+        .sort((a, b) => a[1].expiresAt - b[1].expiresAt);
+      return { record, metas, dedup };
+    });
+  }
+
+  async write(mutations: readonly StoreMutation[]): Promise<void> {
+    const set = toWriteSet(mutations);
+    await Promise.resolve();
+    for (const [key, value] of set) {
+      if (value === null) this.data.delete(key);
+      else this.data.set(key, value);
+    }
+    this.writes += 1;
+  }
+
+  async readBodies(messageIds: readonly string[]): Promise<Array<MessageBody | undefined>> {
+    return messageIds.map((id) => {
+      const v = this.data.get(bodyKey(id));
+      return v === undefined ? undefined : (unpack(v) as MessageBody);
+    });
+  }
+
+  get keyCount(): number {
+    return this.data.size;
+  }
+
+  async close(): Promise<void> {}
+}

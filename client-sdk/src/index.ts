@@ -1,0 +1,2 @@
+/** Public entry point of the client SDK. The wire protocol (types, codecs, errors) is re-exported. */
+export * from './wire/index.ts';
