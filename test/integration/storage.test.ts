@@ -102,6 +102,7 @@ t.test('a failed write stops the engine from acknowledging anything', async (t) 
   let failWrites = false;
   const store: QueueStore = {
     load: () => inner.load(),
+    loadQueueIdFloor: () => inner.loadQueueIdFloor(),
     readBodies: (ids) => inner.readBodies(ids),
     close: () => inner.close(),
     write: (m) => (failWrites ? Promise.reject(new Error('EIO: disk gone')) : inner.write(m)),

@@ -21,3 +21,10 @@ export async function openTestEngine(options: Partial<EngineOptions> & { seed?: 
   });
   return { engine, clock, store };
 }
+
+/** openTestEngine, closed when the test ends. */
+export async function openEngineFor(t: { teardown(fn: () => unknown): void }, options: Partial<EngineOptions> & { seed?: number } = {}): Promise<TestEngine> {
+  const opened = await openTestEngine(options);
+  t.teardown(() => opened.engine.close());
+  return opened;
+}

@@ -1,2 +1,3 @@
 export * from './fake-clock.ts';
 export * from './engine.ts';
+export * from './errors.ts';

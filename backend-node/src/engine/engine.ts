@@ -21,11 +21,25 @@ import {
   type MessageAttributes,
   type QueueConfig,
   type ReceivedSystemAttributes,
+  type NativeReceivedMessage,
 } from '@conveyor/client-sdk/wire';
 import { QueueStateMachine, type DecideContext, type HandleOutcome, type ReceiveInput, type SendInput, type SendOutcome, type StateMachineOptions } from '../queue/state-machine.ts';
 import type { MessageBody, MessageMeta, QueueLogRecord, QueueRecord, StoreMutation } from '../queue/types.ts';
 import type { QueueStore } from '../storage/queue-store.ts';
 import { GroupCommitter } from './group-commit.ts';
+
+/**
+ * Where the engine's records go once decided and applied in memory. Single node: group commit to
+ * the local store. Replicated: the cluster's log, answered at the high watermark.
+ */
+export interface CommitPipeline {
+  /** Resolves when the record (and the mutations its apply produced) can no longer be lost. */
+  commit(record: QueueLogRecord, mutations: readonly StoreMutation[]): Promise<void>;
+  /** Resolves when everything committed so far is safe; reads wait on it. */
+  barrier(): Promise<void>;
+  /** Throws a retryable ConveyorError if nothing new may be decided now. */
+  assertWritable(): void;
+}
 
 export interface EngineOptions {
   store: QueueStore;
@@ -47,15 +61,8 @@ export const ENGINE_DEFAULTS = Object.freeze({
   arnPrefix: 'arn:aws:sqs:local:000000000000',
 });
 
-export interface ReceivedMessage {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  md5OfBody: string;
-  attributes?: MessageAttributes;
-  md5OfMessageAttributes?: string;
-  systemAttributes: ReceivedSystemAttributes;
-}
+/** A received message, exactly as the native API carries it. */
+export type ReceivedMessage = NativeReceivedMessage;
 
 export interface ReceiveOptions extends ReceiveInput {
   waitTimeSeconds?: number;
@@ -80,6 +87,19 @@ function failedEntry(id: string, error: ConveyorError): BatchResult<object>['fai
   return { id, code: error.code, message: error.message, senderFault: error.info.senderFault };
 }
 
+/** Bytes message attributes add to a batch payload (name, type and value), counted without validating them. */
+function attributeBytes(attributes: MessageAttributes | undefined): number {
+  if (typeof attributes !== 'object' || attributes === null) return 0;
+  let bytes = 0;
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name, 'utf8');
+    if (typeof value?.DataType === 'string') bytes += Buffer.byteLength(value.DataType, 'utf8');
+    if (value?.BinaryValue instanceof Uint8Array) bytes += value.BinaryValue.length;
+    else if (typeof value?.StringValue === 'string') bytes += Buffer.byteLength(value.StringValue, 'utf8');
+  }
+  return bytes;
+}
+
 function systemAttributesOf(meta: MessageMeta): ReceivedSystemAttributes {
   const out: ReceivedSystemAttributes = {
     SentTimestamp: String(meta.sentAt),
@@ -95,9 +115,19 @@ function systemAttributesOf(meta: MessageMeta): ReceivedSystemAttributes {
   return out;
 }
 
+function localPipeline(committer: GroupCommitter): CommitPipeline {
+  return {
+    commit: (_record, mutations) => committer.commit(mutations),
+    barrier: () => committer.barrier(),
+    assertWritable: () => committer.assertHealthy(),
+  };
+}
+
 export class QueueEngine {
   private readonly machine: QueueStateMachine;
-  private readonly committer: GroupCommitter;
+  private readonly committer: CommitPipeline;
+  private readonly localCommitter: GroupCommitter | undefined;
+  private readonly ownsStore: boolean;
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly newMessageId: () => string;
@@ -107,9 +137,16 @@ export class QueueEngine {
   private expireTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  private constructor(private readonly store: QueueStore, options: EngineOptions) {
-    this.machine = new QueueStateMachine(options.stateMachine);
-    this.committer = new GroupCommitter((m) => store.write(m));
+  private constructor(private readonly store: QueueStore, options: EngineOptions, machine?: QueueStateMachine, pipeline?: CommitPipeline) {
+    this.machine = machine ?? new QueueStateMachine(options.stateMachine);
+    if (pipeline) {
+      this.committer = pipeline;
+      this.ownsStore = false;
+    } else {
+      this.localCommitter = new GroupCommitter((m) => store.write(m));
+      this.committer = localPipeline(this.localCommitter);
+      this.ownsStore = true;
+    }
     this.clock = options.clock ?? Date.now;
     this.random = options.random ?? Math.random;
     this.newMessageId = options.newMessageId ?? randomUUID;
@@ -125,21 +162,33 @@ export class QueueEngine {
     const engine = new QueueEngine(options.store, options);
     const now = engine.clock();
     for (const queue of await options.store.load()) engine.machine.loadQueue(queue.record, queue.metas, queue.dedup, now);
-    const interval = options.expireIntervalMs ?? ENGINE_DEFAULTS.expireIntervalMs;
-    if (interval > 0) {
-      engine.expireTimer = setInterval(() => void engine.expire().catch(() => {}), interval);
-      engine.expireTimer.unref();
-    }
+    engine.machine.setQueueIdFloor(await options.store.loadQueueIdFloor());
+    engine.startExpiry(options);
     return engine;
   }
 
+  /** An engine over a state machine someone else keeps (a replica), committing through `pipeline`. */
+  static over(machine: QueueStateMachine, pipeline: CommitPipeline, options: EngineOptions): QueueEngine {
+    const engine = new QueueEngine(options.store, options, machine, pipeline);
+    engine.startExpiry(options);
+    return engine;
+  }
+
+  private startExpiry(options: EngineOptions): void {
+    const interval = options.expireIntervalMs ?? ENGINE_DEFAULTS.expireIntervalMs;
+    if (interval > 0) {
+      this.expireTimer = setInterval(() => void this.expire().catch(() => {}), interval);
+      this.expireTimer.unref();
+    }
+  }
+
   get commitStats(): { writes: number; mutations: number } {
-    return this.committer.stats;
+    return this.localCommitter?.stats ?? { writes: 0, mutations: 0 };
   }
 
   private context(): DecideContext {
     if (this.closed) throw new ConveyorError('ServiceUnavailable', 'The engine is closed.');
-    this.committer.assertHealthy();
+    this.committer.assertWritable();
     return { now: this.clock(), random: this.random, newMessageId: this.newMessageId };
   }
 
@@ -147,7 +196,7 @@ export class QueueEngine {
   private run(record: QueueLogRecord): Promise<void> {
     const mutations = this.machine.apply(record);
     this.afterApply(record, mutations);
-    return this.committer.commit(mutations);
+    return this.committer.commit(record, mutations);
   }
 
   private afterApply(record: QueueLogRecord, mutations: readonly StoreMutation[]): void {
@@ -156,7 +205,8 @@ export class QueueEngine {
       this.notify(record.queue);
     } else {
       for (const m of mutations) if (m.op === 'delBody') this.bodies.delete(m.messageId);
-      if (record.type === 'changeVisibility') this.notify(record.queue);
+      // A delete can unlock a FIFO group or make room under the in-flight limit; long polls must look again.
+      if (record.type === 'changeVisibility' || record.type === 'delete') this.notify(record.queue);
       if (record.type === 'receive' && record.moved.length > 0) {
         const dlq = this.machine.queue(record.queue).record.config.redrive?.deadLetterQueue;
         if (dlq) this.notify(dlq);
@@ -216,6 +266,7 @@ export class QueueEngine {
     checkBatchEntries(entries.map((e) => ({ Id: e.id })), 'SendMessageBatchRequestEntry', maxEntries);
     let total = 0;
     for (const e of entries) total += typeof e.body === 'string' ? Buffer.byteLength(e.body, 'utf8') : 0;
+    for (const e of entries) total += attributeBytes(e.attributes); // attributes count toward the payload, as for one message
     checkBatchSize(total, maxEntries === LIMITS.maxBatchEntries ? LIMITS.maxBatchBytes : maxEntries * LIMITS.maxMessageBytes);
     const outcomes = await this.send(queue, entries);
     const result: BatchResult<Extract<SendOutcome, { ok: true }>> = { successful: [], failed: [] };
@@ -385,6 +436,6 @@ export class QueueEngine {
     await this.committer.barrier().catch(() => {});
     this.closed = true;
     for (const queue of this.waiters.keys()) this.notify(queue);
-    await this.store.close();
+    if (this.ownsStore) await this.store.close();
   }
 }

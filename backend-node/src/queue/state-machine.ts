@@ -19,12 +19,13 @@ import {
   checkMessageGroupId,
   checkMessageSize,
   checkVisibilityTimeout,
+  formatQueueConfig,
   invalidParameter,
   md5OfBody,
   md5OfMessageAttributes,
   missingParameter,
   queueDoesNotExist,
-  type MessageAttributes,
+  type NativeSendEntry,
 } from '@conveyor/client-sdk/wire';
 import { QueueState, type Candidate } from './queue-state.ts';
 import { MAX_NONCE, decodeReceiptHandle, encodeReceiptHandle } from './receipt-handle.ts';
@@ -48,15 +49,8 @@ export const STATE_MACHINE_DEFAULTS: StateMachineOptions = Object.freeze({
   maxInFlight: LIMITS.maxInFlightMessages,
 });
 
-export interface SendInput {
-  body: string;
-  attributes?: MessageAttributes;
-  delaySeconds?: number;
-  groupId?: string;
-  dedupId?: string;
-  traceHeader?: string;
-  senderId?: string;
-}
+/** One message to send: the native API's send entry without its batch entry id. */
+export type SendInput = Omit<NativeSendEntry, 'id'>;
 
 export type SendOutcome =
   | { ok: true; messageId: string; md5OfBody: string; md5OfAttributes?: string; sequenceNumber?: string; duplicate: boolean }
@@ -97,8 +91,9 @@ function expiredHandle(handle: string): ConveyorError {
 
 export class QueueStateMachine {
   private readonly byName = new Map<string, QueueState>();
-  private readonly byId = new Map<number, QueueState>();
   private lastTs = 0;
+  /** Queue ids are never reused: see decideCreateQueue. */
+  private nextQueueId = 1;
   private readonly options: StateMachineOptions;
 
   constructor(options: Partial<StateMachineOptions> = {}) {
@@ -126,6 +121,11 @@ export class QueueStateMachine {
 
   // ---------------------------------------------------------------- loading at start
 
+  /** Restores the lowest id a new queue may take (ids of deleted queues are never reused). */
+  setQueueIdFloor(nextQueueId: number): void {
+    this.nextQueueId = Math.max(this.nextQueueId, nextQueueId);
+  }
+
   /** Rebuilds a queue from storage (messages must come in enqueue order). */
   loadQueue(record: QueueRecord, metas: Iterable<MessageMeta>, dedup: Iterable<[string, DedupEntry]>, now: number): void {
     const state = new QueueState(record);
@@ -136,7 +136,7 @@ export class QueueStateMachine {
     }
     for (const [key, entry] of dedup) state.dedup.set(key, entry);
     this.byName.set(record.name, state);
-    this.byId.set(record.queueId, state);
+    this.nextQueueId = Math.max(this.nextQueueId, record.queueId + 1);
   }
 
   // ---------------------------------------------------------------- decide (leader side, read-only)
@@ -145,13 +145,21 @@ export class QueueStateMachine {
     const existing = this.byName.get(name);
     if (existing) {
       if (JSON.stringify(existing.record.config) !== JSON.stringify(config)) {
-        throw new ConveyorError('QueueNameExists', `A queue already exists with the same name and a different configuration: ${name}`, { queue: name });
+        // SQS names the first attribute that differs.
+        const have = formatQueueConfig(existing.record.config);
+        const want = formatQueueConfig(config);
+        const attribute = [...new Set([...Object.keys(have), ...Object.keys(want)])].find((key) => have[key] !== want[key]);
+        const message = attribute
+          ? `A queue already exists with the same name and a different value for attribute ${attribute}`
+          : `A queue already exists with the same name and a different configuration: ${name}`;
+        throw new ConveyorError('QueueNameExists', message, { queue: name, attribute });
       }
       return { result: existing.record };
     }
     const ts = this.timestamp(now);
-    let queueId = 1;
-    for (const id of this.byId.keys()) queueId = Math.max(queueId, id + 1);
+    // The queue id is in every receipt handle, so a deleted queue's id never comes back: a queue
+    // recreated under the same name refuses the old queue's handles (the floor survives restarts).
+    const queueId = this.nextQueueId;
     const queue: QueueRecord = { queueId, name, arn, config, createdAt: ts, lastModifiedAt: ts, lastPurgeAt: 0, nextSeq: 1, nextSequenceNumber: 1 };
     return { record: { type: 'createQueue', ts, queue }, result: queue };
   }
@@ -384,7 +392,7 @@ export class QueueStateMachine {
         const queue = structuredClone(record.queue);
         const state = new QueueState(queue);
         this.byName.set(queue.name, state);
-        this.byId.set(queue.queueId, state);
+        this.nextQueueId = Math.max(this.nextQueueId, queue.queueId + 1);
         out.push({ op: 'putQueue', queue });
         break;
       }
@@ -400,7 +408,7 @@ export class QueueStateMachine {
         for (const meta of [...state.messages.values()]) this.dropMessage(state, meta.seq, out);
         for (const key of state.dedup.keys()) out.push({ op: 'delDedup', queueId: state.record.queueId, key });
         this.byName.delete(record.name);
-        this.byId.delete(state.record.queueId);
+        out.push({ op: 'putQueueIdFloor', nextQueueId: this.nextQueueId });
         out.push({ op: 'delQueue', queueId: state.record.queueId });
         break;
       }

@@ -91,6 +91,7 @@ export type QueueLogRecord =
 export type StoreMutation =
   | { op: 'putQueue'; queue: QueueRecord }
   | { op: 'delQueue'; queueId: number }
+  | { op: 'putQueueIdFloor'; nextQueueId: number }
   | { op: 'putMeta'; queueId: number; meta: MessageMeta }
   | { op: 'delMeta'; queueId: number; seq: number }
   | { op: 'putBody'; messageId: string; body: MessageBody }

@@ -5,9 +5,11 @@
  *   m!<queueId>!<seq>        message meta (small; rewritten on receive)
  *   b!<messageId>            body and attributes (written once; kept across dead-letter moves)
  *   d!<queueId>!<dedupKey>   FIFO deduplication window entry
+ *   c!queueIdFloor           lowest id a new queue may take (ids are never reused)
  */
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 
+export const QUEUE_ID_FLOOR_KEY = 'c!queueIdFloor';
 export const queueKey = (queueId: number): string => `q!${hex(queueId, 8)}`;
 export const metaKey = (queueId: number, seq: number): string => `m!${hex(queueId, 8)}!${hex(seq, 12)}`;
 export const metaPrefix = (queueId: number): string => `m!${hex(queueId, 8)}!`;
@@ -16,3 +18,9 @@ export const dedupKey = (queueId: number, key: string): string => `d!${hex(queue
 export const dedupPrefix = (queueId: number): string => `d!${hex(queueId, 8)}!`;
 /** The smallest string greater than every key with this prefix. */
 export const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+
+/*   l!<offset>               replicated log record (offset: 12 hex digits)
+ *   s!replication            replication checkpoint: applied end, log start, leader epochs */
+export const logKey = (offset: number): string => `l!${hex(offset, 12)}`;
+export const LOG_PREFIX = 'l!';
+export const REPLICATION_KEY = 's!replication';

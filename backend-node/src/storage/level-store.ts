@@ -2,9 +2,10 @@
 import { Level } from 'level';
 import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
-import { bodyKey, dedupPrefix, metaPrefix, prefixEnd } from './keys.ts';
+import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix, prefixEnd } from './keys.ts';
 import { toWriteSet } from './mutation-encoding.ts';
 import { StorageError, type QueueStore, type StoredQueue } from './queue-store.ts';
+import { ReplicationStore } from './replication-store.ts';
 
 type Db = Level<string, Buffer>;
 
@@ -19,6 +20,11 @@ function describeOpenError(location: string, error: unknown): string {
 
 export class LevelQueueStore implements QueueStore {
   private constructor(private readonly db: Db, private readonly location: string) {}
+
+  /** The same database's replicated log and checkpoint. */
+  replication(): ReplicationStore {
+    return new ReplicationStore(this.db);
+  }
 
   static async open(location: string): Promise<LevelQueueStore> {
     const db: Db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
@@ -50,6 +56,11 @@ export class LevelQueueStore implements QueueStore {
     } catch (error) {
       throw new StorageError(`The database in ${this.location} could not be read: ${(error as Error).message}. Restore it from a replica or move it aside.`, { cause: error });
     }
+  }
+
+  async loadQueueIdFloor(): Promise<number> {
+    const raw = await this.db.get(QUEUE_ID_FLOOR_KEY);
+    return raw === undefined ? 0 : (unpack(raw) as number);
   }
 
   async write(mutations: readonly StoreMutation[]): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
-import { bodyKey, dedupPrefix, metaPrefix } from './keys.ts';
+import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix } from './keys.ts';
 import { toWriteSet } from './mutation-encoding.ts';
 import type { QueueStore, StoredQueue } from './queue-store.ts';
 
@@ -26,6 +26,11 @@ export class MemoryQueueStore implements QueueStore {
         .sort((a, b) => a[1].expiresAt - b[1].expiresAt);
       return { record, metas, dedup };
     });
+  }
+
+  async loadQueueIdFloor(): Promise<number> {
+    const raw = this.data.get(QUEUE_ID_FLOOR_KEY);
+    return raw === undefined ? 0 : (unpack(raw) as number);
   }
 
   async write(mutations: readonly StoreMutation[]): Promise<void> {

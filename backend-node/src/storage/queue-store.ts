@@ -13,6 +13,8 @@ export interface StoredQueue {
  */
 export interface QueueStore {
   load(): Promise<StoredQueue[]>;
+  /** The lowest id a new queue may take (0 if none was recorded). */
+  loadQueueIdFloor(): Promise<number>;
   write(mutations: readonly StoreMutation[]): Promise<void>;
   readBodies(messageIds: readonly string[]): Promise<Array<MessageBody | undefined>>;
   close(): Promise<void>;

@@ -4,3 +4,4 @@ export * from './md5.ts';
 export * from './types.ts';
 export * from './validate.ts';
 export * from './queue-attributes.ts';
+export * from './native.ts';

@@ -99,7 +99,7 @@ function parseRedrivePolicy(text: string, fifo: boolean): QueueConfig['redrive']
   if (isFifoName(deadLetterQueue) !== fifo) {
     throw invalidValue('RedrivePolicy', 'Dead-letter target owner queue and source queue must be of the same type (FIFO or standard).');
   }
-  const count = typeof maxReceiveCount === 'string' ? Number(maxReceiveCount) : maxReceiveCount;
+  const count = typeof maxReceiveCount === 'string' ? (/^\d+$/.test(maxReceiveCount) ? Number(maxReceiveCount) : NaN) : maxReceiveCount;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > LIMITS.maxReceiveCountLimit) {
     throw invalidValue('RedrivePolicy', 'Value for maxReceiveCount must be an integer between 1 and 1000.');
   }

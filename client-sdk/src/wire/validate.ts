@@ -102,7 +102,9 @@ export function isValidSqsNumber(text: string): boolean {
   // Decimal exponent of the leading significant digit.
   const leading = intPart.length > 0 ? intPart.length - 1 : -(fracPart.length - fracPart.replace(/^0+/, '').length) - 1;
   const magnitude = leading + Number(exponentText ?? 0);
-  return magnitude >= -128 && magnitude <= 126;
+  // Both bounds are inclusive: 10^-128 and 10^+126 pass, 9e-129 and 2e126 do not.
+  if (magnitude === 126) return significant === '1';
+  return magnitude >= -128 && magnitude < 126;
 }
 
 /** Checks message attributes and returns the bytes they count toward the message size. */

@@ -1,0 +1,248 @@
+/**
+ * The leader's side of replication, and the engine's commit pipeline while this node leads.
+ *
+ * A decided record is appended to the log in memory and applied to the (speculative) in-memory
+ * state at once; its storage mutations are encoded right then and held back. One loop persists
+ * new records (one synced batch per round, with the held-back state of records that have since
+ * committed), and followers fetch the records, which acknowledges what they persisted before.
+ * A client is answered when its record is below the high watermark: persisted by every member of
+ * the in-sync set, which has at least minInSync members. So the state on disk only ever holds
+ * committed records, and a deposed leader can reload it and drop its speculation.
+ */
+import { ConveyorError } from '@conveyor/client-sdk/wire';
+import type { CommitPipeline } from '../engine/engine.ts';
+import type { QueueLogRecord, StoreMutation } from '../queue/types.ts';
+import { toWriteSet } from '../storage/mutation-encoding.ts';
+import type { EncodedWrites } from '../storage/replication-store.ts';
+import { divergence } from './epoch-cache.ts';
+import { LeaderBookkeeping } from './leader-bookkeeping.ts';
+import type { ReplicaLog } from './replica-log.ts';
+import type { FetchRequest, FetchResponse, LogPayload } from './types.ts';
+
+export interface LeaderOptions {
+  nodeId: string;
+  epoch: number;
+  isr: readonly string[];
+  minInSync: number;
+  replicaLagMs: number;
+  clock: () => number;
+  /** Changes the ISR in ZooKeeper by compare-and-set; false if this leader's epoch is over. */
+  updateIsr: (isr: string[]) => Promise<boolean>;
+  /** True while this node may still act as leader (ZooKeeper lease held, epoch current). */
+  leaseValid: () => boolean;
+  /** Called once when the leader finds it has been deposed. */
+  onDeposed: (reason: string) => void;
+}
+
+interface Waiter {
+  offset: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+const MAX_FETCH_RECORDS = 2_000;
+
+export class LeaderPipeline implements CommitPipeline {
+  readonly bookkeeping: LeaderBookkeeping;
+  private readonly heldState: Array<{ offset: number; writes: EncodedWrites }> = [];
+  private waiters: Waiter[] = [];
+  private fetchWakers = new Set<() => void>();
+  private persisting = false;
+  private persistScheduled = false;
+  private failure: ConveyorError | undefined;
+  private isrUpdate: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly log: ReplicaLog, private readonly options: LeaderOptions) {
+    this.bookkeeping = new LeaderBookkeeping(
+      options.nodeId,
+      options.isr,
+      { minInSync: options.minInSync, replicaLagMs: options.replicaLagMs },
+      { logEnd: log.logEnd, persistedEnd: log.persistedEnd, highWatermark: log.appliedEnd, appliedEnd: log.appliedEnd },
+      options.clock(),
+    );
+    this.timer = setInterval(() => this.maintainIsr(), Math.max(50, Math.floor(options.replicaLagMs / 4)));
+    this.timer.unref();
+  }
+
+  get epoch(): number {
+    return this.options.epoch;
+  }
+
+  /** Holds back state that came from applying an uncommitted record found in the log at election. */
+  holdState(offset: number, mutations: readonly StoreMutation[]): void {
+    this.heldState.push({ offset, writes: toWriteSet(mutations) });
+  }
+
+  /** Appends a record that is not a queue operation (the epoch's first record). */
+  appendControl(payload: LogPayload): Promise<void> {
+    const entry = this.log.append(this.options.epoch, payload);
+    this.bookkeeping.onAppend(this.log.logEnd);
+    this.afterAppend();
+    return this.waitFor(entry.offset);
+  }
+
+  // ---------------------------------------------------------------- CommitPipeline
+
+  assertWritable(): void {
+    if (this.failure) throw this.failure;
+    if (!this.options.leaseValid()) {
+      throw new ConveyorError('NotLeader', 'This node has lost contact with ZooKeeper and no longer serves as leader.', { node: this.options.nodeId });
+    }
+    if (!this.bookkeeping.canAcceptWrites()) {
+      throw new ConveyorError('ServiceUnavailable', `Not enough in-sync replicas: ${this.bookkeeping.isr.length} of the ${this.options.minInSync} required.`, { node: this.options.nodeId, isr: this.bookkeeping.isr.join(',') });
+    }
+  }
+
+  commit(record: QueueLogRecord, mutations: readonly StoreMutation[]): Promise<void> {
+    const entry = this.log.append(this.options.epoch, record);
+    this.heldState.push({ offset: entry.offset, writes: toWriteSet(mutations) });
+    this.bookkeeping.onAppend(this.log.logEnd);
+    this.afterAppend();
+    return this.waitFor(entry.offset);
+  }
+
+  barrier(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (!this.options.leaseValid()) return Promise.reject(new ConveyorError('NotLeader', 'This node no longer serves as leader.', { node: this.options.nodeId }));
+    return this.log.logEnd > this.bookkeeping.highWatermark ? this.waitFor(this.log.logEnd - 1) : Promise.resolve();
+  }
+
+  private waitFor(offset: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (offset < this.bookkeeping.highWatermark) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ offset, resolve, reject }));
+  }
+
+  private afterAppend(): void {
+    this.wakeFetchers();
+    if (!this.persistScheduled && !this.persisting) {
+      this.persistScheduled = true;
+      setImmediate(() => {
+        this.persistScheduled = false;
+        void this.persistLoop();
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- persistence (group commit)
+
+  private async persistLoop(): Promise<void> {
+    if (this.persisting) return;
+    this.persisting = true;
+    try {
+      while (!this.failure) {
+        const entries = this.log.unpersisted();
+        // Everything below the HW is committed: its held-back state goes to disk with this batch.
+        const hw = this.bookkeeping.highWatermark;
+        let n = 0;
+        while (n < this.heldState.length && this.heldState[n]!.offset < hw) n++;
+        const committed = this.heldState.splice(0, n);
+        if (entries.length === 0 && committed.length === 0 && hw <= this.log.appliedEnd) break;
+        const end = this.log.logEnd;
+        const appliedEnd = Math.max(hw, this.log.appliedEnd);
+        // Persist before counting this node's copy toward the high watermark.
+        await this.log.store.write({ entries, state: committed.map((c) => c.writes), checkpoint: this.log.checkpoint(appliedEnd) });
+        this.log.persistedEnd = Math.max(this.log.persistedEnd, end);
+        this.log.appliedEnd = appliedEnd;
+        this.bookkeeping.selfAppliedEnd = appliedEnd;
+        if (this.bookkeeping.onPersisted(this.log.persistedEnd)) this.onHighWatermark();
+      }
+    } catch (error) {
+      this.fail(new ConveyorError('ServiceUnavailable', `Storage write failed; this node steps down: ${(error as Error).message}`, { node: this.options.nodeId }, { cause: error }));
+      this.options.onDeposed('storage failure');
+    } finally {
+      this.persisting = false;
+    }
+  }
+
+  private onHighWatermark(): void {
+    const hw = this.bookkeeping.highWatermark;
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n]!.offset < hw) n++;
+    const done = this.waiters.splice(0, n);
+    for (const w of done) w.resolve();
+    this.wakeFetchers();
+    // Write the newly committed state even if no new record comes to carry it.
+    if (this.log.appliedEnd < hw) this.afterAppend();
+  }
+
+  // ---------------------------------------------------------------- followers
+
+  /** Serves a follower's fetch; holds it up to maxWaitMs when there is nothing new. */
+  async handleFetch(req: FetchRequest): Promise<FetchResponse> {
+    const epoch = this.options.epoch;
+    if (req.epoch > epoch) {
+      this.options.onDeposed(`follower ${req.followerId} knows epoch ${req.epoch}`);
+      throw new ConveyorError('NotLeader', `This node's epoch ${epoch} is over; epoch ${req.epoch} exists.`, { node: this.options.nodeId, epoch });
+    }
+    if (this.failure) throw this.failure;
+    if (req.fetchOffset < this.log.logStart) return { kind: 'snapshotRequired', epoch, logStart: this.log.logStart };
+    const diverged = divergence(this.log.epochs, this.log.logEnd, req.fetchOffset, req.lastFetchedEpoch);
+    if (diverged) return { kind: 'diverging', epoch, divergingEpoch: diverged.epoch, endOffset: diverged.endOffset };
+    if (req.fetchOffset > this.log.logEnd) {
+      throw new ConveyorError('InvalidParameterValue', `Fetch offset ${req.fetchOffset} is past the log end ${this.log.logEnd}.`, { node: this.options.nodeId });
+    }
+    if (this.bookkeeping.onFetch(req.followerId, req.fetchOffset, req.appliedEnd, this.options.clock())) this.onHighWatermark();
+    this.maintainIsr();
+    if (req.fetchOffset >= this.log.logEnd && (req.maxWaitMs ?? 0) > 0) await this.waitForAppend(req.maxWaitMs!);
+    const entries = await this.log.read(req.fetchOffset, MAX_FETCH_RECORDS);
+    return { kind: 'records', epoch, entries, highWatermark: this.bookkeeping.highWatermark, logStart: this.log.logStart };
+  }
+
+  private waitForAppend(maxWaitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.fetchWakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, maxWaitMs);
+      this.fetchWakers.add(wake);
+    });
+  }
+
+  private wakeFetchers(): void {
+    if (this.fetchWakers.size === 0) return;
+    const wakers = [...this.fetchWakers];
+    this.fetchWakers.clear();
+    for (const wake of wakers) wake();
+  }
+
+  // ISR changes go through ZooKeeper first; the bookkeeping adopts them only once written.
+  private maintainIsr(): void {
+    if (this.isrUpdate || this.failure) return;
+    const { shrink, expand } = this.bookkeeping.isrChanges(this.options.clock());
+    if (shrink.length === 0 && expand.length === 0) return;
+    const next = this.bookkeeping.isr.filter((id) => !shrink.includes(id)).concat(expand).sort();
+    this.isrUpdate = this.options
+      .updateIsr(next)
+      .then((ok) => {
+        if (!ok) {
+          this.options.onDeposed('the ISR could not be updated: the epoch is over');
+          return;
+        }
+        if (this.bookkeeping.setIsr(next)) this.onHighWatermark();
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.isrUpdate = undefined;
+      });
+  }
+
+  /** Ends this leadership: every waiting client gets a retryable error. */
+  fail(error: ConveyorError): void {
+    if (this.failure) return;
+    this.failure = error;
+    clearInterval(this.timer);
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w.reject(error);
+    this.wakeFetchers();
+  }
+
+  /** Waits for a write in progress to finish (so the caller can reload state from disk). */
+  async quiesce(): Promise<void> {
+    for (let i = 0; i < 1000 && this.persisting; i++) await new Promise((r) => setTimeout(r, 5));
+  }
+}

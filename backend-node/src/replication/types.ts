@@ -1,0 +1,52 @@
+import type { QueueLogRecord } from '../queue/types.ts';
+
+/** A leader's first record in its epoch: fixes where the epoch starts and commits what came before. */
+export interface EpochStartRecord {
+  type: 'epochStart';
+  ts: number;
+  epoch: number;
+  leader: string;
+}
+
+export type LogPayload = QueueLogRecord | EpochStartRecord;
+
+/** One record of a cluster's replicated log. Offsets start at 0; "ends" are exclusive. */
+export interface LogEntry {
+  offset: number;
+  epoch: number;
+  payload: LogPayload;
+}
+
+/** The cluster's coordination record (`/clusters/<id>/state`), changed only by compare-and-set. */
+export interface ClusterState {
+  epoch: number;
+  leader: string | null;
+  isr: string[];
+}
+
+export interface FetchRequest {
+  clusterId: string;
+  followerId: string;
+  /** The newest leader epoch the follower knows; a leader with an older one is stale. */
+  epoch: number;
+  /** The follower's log end: everything before it is persisted there (this acknowledges it). */
+  fetchOffset: number;
+  /** Epoch of the follower's record at fetchOffset - 1 (-1 when its log is empty). */
+  lastFetchedEpoch: number;
+  /** Everything before this offset is applied to the follower's state (bounds log trimming). */
+  appliedEnd: number;
+  maxBytes?: number;
+  /** How long the leader may hold the request when it has nothing new. */
+  maxWaitMs?: number;
+}
+
+export type FetchResponse =
+  | { kind: 'records'; epoch: number; entries: LogEntry[]; highWatermark: number; logStart: number }
+  | { kind: 'diverging'; epoch: number; divergingEpoch: number; endOffset: number }
+  | { kind: 'snapshotRequired'; epoch: number; logStart: number };
+
+/** What a replication snapshot carries besides the state's keys. */
+export interface SnapshotHeader {
+  appliedEnd: number;
+  epochs: Array<{ epoch: number; startOffset: number }>;
+}

@@ -1,0 +1,135 @@
+/**
+ * The replicated log and its checkpoint, in the same LevelDB as the queue state, so that one
+ * synced batch can hold new log records, the state changes of newly committed records and the
+ * checkpoint that says how far the state has applied the log.
+ */
+import { Packr } from 'msgpackr';
+import type { Level } from 'level';
+import type { LogEntry, SnapshotHeader } from '../replication/types.ts';
+import { LOG_PREFIX, REPLICATION_KEY, logKey, prefixEnd } from './keys.ts';
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+export interface ReplicationCheckpoint {
+  appliedEnd: number;
+  logStart: number;
+  epochs: Array<{ epoch: number; startOffset: number }>;
+}
+
+export interface LoadedLog {
+  checkpoint: ReplicationCheckpoint;
+  logEnd: number;
+  lastEpoch: number;
+}
+
+/** An already-encoded write set: key → value, or null to delete. */
+export type EncodedWrites = Map<string, Buffer | null>;
+
+export interface NodeBatch {
+  entries?: readonly LogEntry[];
+  state?: readonly EncodedWrites[];
+  checkpoint?: ReplicationCheckpoint;
+}
+
+type Db = Level<string, Buffer>;
+
+export class ReplicationStore {
+  constructor(private readonly db: Db) {}
+
+  async load(): Promise<LoadedLog> {
+    const raw = await this.db.get(REPLICATION_KEY);
+    const checkpoint: ReplicationCheckpoint = raw ? (packr.unpack(raw) as ReplicationCheckpoint) : { appliedEnd: 0, logStart: 0, epochs: [] };
+    let logEnd = checkpoint.logStart;
+    let lastEpoch = checkpoint.epochs.at(-1)?.epoch ?? -1;
+    for await (const [key, value] of this.db.iterator({ gte: LOG_PREFIX, lt: prefixEnd(LOG_PREFIX), reverse: true, limit: 1 })) {
+      logEnd = parseInt(key.slice(LOG_PREFIX.length), 16) + 1;
+      lastEpoch = (packr.unpack(value) as LogEntry).epoch;
+    }
+    return { checkpoint, logEnd, lastEpoch };
+  }
+
+  async readLog(from: number, maxBytes: number, maxCount = 100_000): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    let bytes = 0;
+    for await (const value of this.db.values({ gte: logKey(from), lt: prefixEnd(LOG_PREFIX), limit: maxCount })) {
+      out.push(packr.unpack(value) as LogEntry);
+      bytes += value.length;
+      if (bytes >= maxBytes) break;
+    }
+    return out;
+  }
+
+  /** One synced batch. Records are persisted before anything is acknowledged on their strength. */
+  async write(batch: NodeBatch): Promise<void> {
+    const ops = this.db.batch();
+    for (const entry of batch.entries ?? []) ops.put(logKey(entry.offset), packr.pack(entry));
+    for (const set of batch.state ?? []) {
+      for (const [key, value] of set) {
+        if (value === null) ops.del(key);
+        else ops.put(key, value);
+      }
+    }
+    if (batch.checkpoint) ops.put(REPLICATION_KEY, packr.pack(batch.checkpoint));
+    await ops.write({ sync: true });
+  }
+
+  /** Deletes log records at and after `from` (a follower's divergent suffix), with the new checkpoint. */
+  async truncateFrom(from: number, checkpoint: ReplicationCheckpoint): Promise<void> {
+    const ops = this.db.batch();
+    for await (const key of this.db.keys({ gte: logKey(from), lt: prefixEnd(LOG_PREFIX) })) ops.del(key);
+    ops.put(REPLICATION_KEY, packr.pack(checkpoint));
+    await ops.write({ sync: true });
+  }
+
+  /** Deletes log records before `before`, which every replica has applied. */
+  async trimBefore(before: number, checkpoint: ReplicationCheckpoint): Promise<void> {
+    const ops = this.db.batch();
+    for await (const key of this.db.keys({ gte: LOG_PREFIX, lt: logKey(before) })) ops.del(key);
+    ops.put(REPLICATION_KEY, packr.pack(checkpoint));
+    await ops.write({ sync: true });
+  }
+
+  /**
+   * The applied state as key/value pairs from one consistent LevelDB snapshot (an iterator sees a
+   * fixed version), with the checkpoint read from the same snapshot. Log records are left out.
+   */
+  async *exportSnapshot(): AsyncGenerator<[string, Buffer] | SnapshotHeader> {
+    const iterator = this.db.iterator();
+    try {
+      const pairs: Array<[string, Buffer]> = [];
+      let header: SnapshotHeader = { appliedEnd: 0, epochs: [] };
+      for await (const [key, value] of iterator) {
+        if (key.startsWith(LOG_PREFIX)) continue;
+        if (key === REPLICATION_KEY) {
+          const cp = packr.unpack(value) as ReplicationCheckpoint;
+          header = { appliedEnd: cp.appliedEnd, epochs: cp.epochs };
+          continue;
+        }
+        pairs.push([key, value]);
+      }
+      yield header;
+      for (const pair of pairs) yield pair;
+    } finally {
+      await iterator.close().catch(() => {});
+    }
+  }
+
+  /** Replaces everything (state and log) with a snapshot's pairs; the log starts after it. */
+  async importSnapshot(header: SnapshotHeader, pairs: AsyncIterable<[string, Buffer]>): Promise<void> {
+    await this.db.clear();
+    let ops = this.db.batch();
+    let n = 0;
+    for await (const [key, value] of pairs) {
+      ops.put(key, value);
+      if (++n % 10_000 === 0) {
+        await ops.write();
+        ops = this.db.batch();
+      }
+    }
+    ops.put(REPLICATION_KEY, packr.pack({ appliedEnd: header.appliedEnd, logStart: header.appliedEnd, epochs: header.epochs } satisfies ReplicationCheckpoint));
+    await ops.write({ sync: true });
+  }
+}
+
+export const encodeSnapshotItem = (item: [string, Buffer] | SnapshotHeader): Buffer => packr.pack(item);
+export const decodeSnapshotItem = (bytes: Uint8Array): [string, Buffer] | SnapshotHeader => packr.unpack(bytes) as [string, Buffer] | SnapshotHeader;

@@ -1,0 +1,97 @@
+/**
+ * Conveyor's native API: msgpack bodies over HTTP, `POST /native/<Action>`. The backend nodes
+ * serve it; the frontend and the SDK call it. Field names are the engine's (camelCase, seconds
+ * where SQS uses seconds). Errors come back with the code's HTTP status and a `NativeError` body.
+ */
+import { Packr } from 'msgpackr';
+import type { ErrorCode, ErrorContext } from './errors.ts';
+import type { MessageAttributes, ReceivedSystemAttributes } from './types.ts';
+
+export const NATIVE_CONTENT_TYPE = 'application/x-msgpack';
+export const NATIVE_PATH_PREFIX = '/native/';
+
+// One codec for every hop; binary attribute values travel as raw bytes.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+export const encodeNative = (value: unknown): Buffer => packr.pack(value);
+export const decodeNative = <T>(bytes: Uint8Array): T => packr.unpack(bytes) as T;
+
+export interface NativeError {
+  error: { code: ErrorCode; message: string; context?: ErrorContext };
+}
+
+export interface NativeSendEntry {
+  id: string;
+  body: string;
+  attributes?: MessageAttributes;
+  delaySeconds?: number;
+  groupId?: string;
+  dedupId?: string;
+  traceHeader?: string;
+  senderId?: string;
+}
+
+export interface NativeSendSuccess {
+  id: string;
+  messageId: string;
+  md5OfBody: string;
+  md5OfAttributes?: string;
+  sequenceNumber?: string;
+}
+
+export interface NativeBatchFailure {
+  id: string;
+  code: string;
+  message: string;
+  senderFault: boolean;
+}
+
+export interface NativeReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  md5OfBody: string;
+  attributes?: MessageAttributes;
+  md5OfMessageAttributes?: string;
+  systemAttributes: ReceivedSystemAttributes;
+}
+
+export interface NativeQueueInfo {
+  name: string;
+  arn: string;
+  createdAt: number;
+  lastModifiedAt: number;
+  attributes: Record<string, string>;
+  counts: { visible: number; inflight: number; delayed: number };
+}
+
+/** Every native action: its request and its response. */
+export interface NativeActions {
+  CreateQueue: { request: { queue: string; attributes?: Record<string, string> }; response: { queue: string; arn: string } };
+  DeleteQueue: { request: { queue: string }; response: Record<string, never> };
+  SetQueueAttributes: { request: { queue: string; attributes: Record<string, string> }; response: Record<string, never> };
+  GetQueue: { request: { queue: string }; response: NativeQueueInfo };
+  ListQueues: { request: { prefix?: string }; response: { queues: string[] } };
+  SendMessageBatch: {
+    request: { queue: string; entries: NativeSendEntry[]; maxEntries?: number };
+    response: { successful: NativeSendSuccess[]; failed: NativeBatchFailure[] };
+  };
+  ReceiveMessage: {
+    request: { queue: string; maxMessages?: number; visibilityTimeoutSeconds?: number; waitTimeSeconds?: number };
+    response: { messages: NativeReceivedMessage[] };
+  };
+  DeleteMessageBatch: {
+    request: { queue: string; entries: Array<{ id: string; receiptHandle: string }>; maxEntries?: number };
+    response: { successful: Array<{ id: string }>; failed: NativeBatchFailure[] };
+  };
+  ChangeMessageVisibilityBatch: {
+    request: { queue: string; entries: Array<{ id: string; receiptHandle: string; visibilityTimeoutSeconds: number }>; maxEntries?: number };
+    response: { successful: Array<{ id: string }>; failed: NativeBatchFailure[] };
+  };
+  PurgeQueue: { request: { queue: string }; response: Record<string, never> };
+}
+
+export type NativeAction = keyof NativeActions;
+export const NATIVE_ACTIONS: readonly NativeAction[] = Object.freeze([
+  'CreateQueue', 'DeleteQueue', 'SetQueueAttributes', 'GetQueue', 'ListQueues', 'SendMessageBatch',
+  'ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'PurgeQueue',
+]);
