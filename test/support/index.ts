@@ -1,3 +1,4 @@
 export * from './fake-clock.ts';
 export * from './engine.ts';
 export * from './errors.ts';
+export * from './native-client.ts';

@@ -1,0 +1,166 @@
+/**
+ * The follower's side of replication: a loop that fetches records from the current leader,
+ * persists them (with the state of the records that the leader says are committed, in the same
+ * synced batch), and so acknowledges them in its next fetch. It truncates a divergent suffix when
+ * the leader says so, and starts over from a snapshot when the leader no longer has the records it
+ * needs. Records from an epoch older than the newest one it knows are refused.
+ */
+import type { QueueStateMachine } from '../queue/state-machine.ts';
+import { toWriteSet } from '../storage/mutation-encoding.ts';
+import type { EncodedWrites, ReplicationStore } from '../storage/replication-store.ts';
+import type { PeerTransport } from './peer-transport.ts';
+import type { ReplicaLog } from './replica-log.ts';
+import type { FetchResponse, LogEntry } from './types.ts';
+
+export interface LeaderTarget {
+  id: string;
+  url: string;
+  epoch: number;
+}
+
+export interface FollowerOptions {
+  nodeId: string;
+  clusterId: string;
+  transport: PeerTransport;
+  /** The leader to follow now, from ZooKeeper's view; undefined while there is none. */
+  target: () => LeaderTarget | undefined;
+  /** Resolves when the cluster view changes (or after `ms`). */
+  waitForChange: (ms: number) => Promise<void>;
+  /** The newest epoch this node knows; raised by what it sees. */
+  knownEpoch: () => number;
+  onEpochSeen: (epoch: number) => void;
+  /** Replaces the node's state machine after a snapshot was installed. */
+  reloadState: () => Promise<QueueStateMachine>;
+  log: (message: string, extra?: Record<string, unknown>) => void;
+  fetchWaitMs: number;
+}
+
+export class Follower {
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private abort = new AbortController();
+
+  constructor(
+    private readonly replicaLog: ReplicaLog,
+    private machine: QueueStateMachine,
+    private readonly store: ReplicationStore,
+    private readonly options: FollowerOptions,
+  ) {}
+
+  get stateMachine(): QueueStateMachine {
+    return this.machine;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.loopDone = this.loop();
+  }
+
+  /** Stops fetching and waits for the loop (and any write it started) to finish. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await this.loopDone;
+  }
+
+  private async loop(): Promise<void> {
+    let backoffMs = 20;
+    // Bounded by `running`: each pass waits on a fetch (with a timeout) or on a cluster change.
+    while (this.running) {
+      const target = this.options.target();
+      if (!target || target.id === this.options.nodeId) {
+        await this.options.waitForChange(1000);
+        continue;
+      }
+      try {
+        const response = await this.options.transport.fetch(
+          target.url,
+          {
+            clusterId: this.options.clusterId,
+            followerId: this.options.nodeId,
+            epoch: Math.max(this.options.knownEpoch(), target.epoch),
+            fetchOffset: this.replicaLog.logEnd,
+            lastFetchedEpoch: this.replicaLog.lastEpoch(),
+            appliedEnd: this.replicaLog.appliedEnd,
+            maxWaitMs: this.options.fetchWaitMs,
+          },
+          this.options.fetchWaitMs + 5_000,
+          this.abort.signal,
+        );
+        if (!this.running) break;
+        await this.handle(response);
+        backoffMs = 20;
+      } catch (error) {
+        if (!this.running) break;
+        this.options.log('fetch failed', { leader: target.id, error: (error as Error).message });
+        await this.options.waitForChange(backoffMs);
+        backoffMs = Math.min(1_000, backoffMs * 2);
+      }
+    }
+  }
+
+  private async handle(response: FetchResponse): Promise<void> {
+    if (response.epoch < this.options.knownEpoch()) {
+      // A deposed leader answered: ignore it and wait for the view to catch up.
+      await this.options.waitForChange(200);
+      return;
+    }
+    this.options.onEpochSeen(response.epoch);
+    switch (response.kind) {
+      case 'records':
+        await this.persistAndApply(response.entries, response.highWatermark);
+        return;
+      case 'diverging': {
+        const own = this.replicaLog.epochs.endOffsetFor(response.divergingEpoch, this.replicaLog.logEnd);
+        const to = Math.min(response.endOffset, own.endOffset, this.replicaLog.logEnd);
+        if (to < this.replicaLog.appliedEnd) {
+          this.options.log('log diverges below the applied state; starting over from a snapshot', { to, appliedEnd: this.replicaLog.appliedEnd });
+          await this.installSnapshot();
+          return;
+        }
+        this.options.log('truncating a divergent suffix', { from: to, logEnd: this.replicaLog.logEnd, epoch: response.divergingEpoch });
+        await this.replicaLog.truncateTo(to);
+        return;
+      }
+      case 'snapshotRequired':
+        await this.installSnapshot();
+        return;
+    }
+  }
+
+  private async persistAndApply(entries: readonly LogEntry[], highWatermark: number): Promise<void> {
+    if (entries.length > 0 && entries[0]!.offset !== this.replicaLog.logEnd) throw new Error(`leader sent offset ${entries[0]!.offset}, expected ${this.replicaLog.logEnd}`);
+    const leaderEpoch = this.options.knownEpoch();
+    for (const e of entries) if (e.epoch > leaderEpoch) throw new Error(`record ${e.offset} is from epoch ${e.epoch}, newer than the leader's ${leaderEpoch}`);
+    this.replicaLog.appendFromLeader(entries);
+    // Apply what the leader says is committed and this node has (or is about to have) on disk.
+    const applyEnd = Math.min(highWatermark, this.replicaLog.logEnd);
+    const state: EncodedWrites[] = [];
+    let appliedEnd = this.replicaLog.appliedEnd;
+    while (appliedEnd < applyEnd) {
+      const batch = await this.replicaLog.read(appliedEnd, 5_000, applyEnd);
+      if (batch.length === 0) throw new Error(`records ${appliedEnd}..${applyEnd} are missing from the log`);
+      for (const entry of batch) {
+        if (entry.payload.type !== 'epochStart') state.push(toWriteSet(this.machine.apply(entry.payload)));
+        appliedEnd = entry.offset + 1;
+      }
+    }
+    if (entries.length === 0 && appliedEnd === this.replicaLog.appliedEnd) return;
+    await this.store.write({ entries, state, checkpoint: this.replicaLog.checkpoint(appliedEnd) });
+    this.replicaLog.persistedEnd = this.replicaLog.logEnd;
+    this.replicaLog.appliedEnd = appliedEnd;
+  }
+
+  private async installSnapshot(): Promise<void> {
+    const target = this.options.target();
+    if (!target) return;
+    this.options.log('installing a snapshot from the leader', { leader: target.id });
+    const { header, pairs } = await this.options.transport.snapshot(target.url, 60_000);
+    await this.store.importSnapshot(header, pairs);
+    this.replicaLog.resetTo(header.appliedEnd, header.epochs);
+    this.machine = await this.options.reloadState();
+    this.options.log('snapshot installed', { appliedEnd: header.appliedEnd });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * A small client of the backend nodes' native API for tests and benchmarks: msgpack over undici,
+ * finds the leader among the nodes it knows and follows NotLeader answers and refused
+ * connections until a deadline.
+ */
+import { Agent, request } from 'undici';
+import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from '@conveyor/client-sdk/wire';
+
+export interface NativeClientOptions {
+  /** Base URLs of every node of the cluster. */
+  nodes: string[];
+  /** How long one call may keep retrying (NotLeader, connection refused, 503). */
+  deadlineMs?: number;
+  requestTimeoutMs?: number;
+  connections?: number;
+}
+
+const RETRYABLE = new Set(['NotLeader', 'ServiceUnavailable', 'InternalFailure']);
+
+export class NativeClient {
+  private leader: string | undefined;
+  private readonly agent: Agent;
+  retries = 0;
+
+  constructor(private readonly options: NativeClientOptions) {
+    this.agent = new Agent({ keepAliveTimeout: 30_000, connections: options.connections ?? 32 });
+  }
+
+  /** One attempt against one node. */
+  async callNode<A extends NativeAction>(url: string, action: A, body: NativeActions[A]['request'], timeoutMs = this.options.requestTimeoutMs ?? 30_000): Promise<NativeActions[A]['response']> {
+    const res = await request(`${url}/native/${action}`, {
+      method: 'POST',
+      dispatcher: this.agent,
+      headers: { 'content-type': NATIVE_CONTENT_TYPE },
+      body: encodeNative(body),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(bytes);
+    let error: ConveyorError;
+    try {
+      const { error: e } = decodeNative<NativeError>(bytes);
+      error = new ConveyorError(e.code, e.message, e.context ?? {});
+    } catch {
+      error = new ConveyorError('InternalFailure', `HTTP ${res.statusCode}`);
+    }
+    throw error;
+  }
+
+  /** Calls the leader, retrying retryable failures (moving to the named leader) until the deadline. */
+  async call<A extends NativeAction>(action: A, body: NativeActions[A]['request']): Promise<NativeActions[A]['response']> {
+    const deadline = Date.now() + (this.options.deadlineMs ?? 20_000);
+    let attempt = 0;
+    let lastError: unknown;
+    // Bounded by the deadline; each attempt has its own timeout.
+    while (Date.now() < deadline) {
+      const url = this.leader ?? this.options.nodes[attempt % this.options.nodes.length]!;
+      try {
+        const result = await this.callNode(url, action, body);
+        this.leader = url;
+        return result;
+      } catch (error) {
+        lastError = error;
+        const code = error instanceof ConveyorError ? error.code : undefined;
+        if (code !== undefined && !RETRYABLE.has(code)) throw error;
+        this.retries += 1;
+        const named = error instanceof ConveyorError ? error.context.leaderAddress : undefined;
+        this.leader = typeof named === 'string' ? named : undefined;
+        attempt += 1;
+        await new Promise((r) => setTimeout(r, Math.min(500, 10 * 2 ** Math.min(attempt, 6))));
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error(`${action} did not succeed before the deadline`);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

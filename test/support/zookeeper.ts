@@ -1,0 +1,602 @@
+/**
+ * A private, standalone ZooKeeper for multi-process tests, run as a child process of the test:
+ * its own free port, its own temp dir (config, data, log), no admin server, every four-letter
+ * command allowed. Also the child-process plumbing the cluster harness shares: tracked children
+ * that cannot outlive the test, free ports, log tails and bounded polling.
+ *
+ * Children die with the test: each is started under `setpriv --pdeathsig SIGKILL` when util-linux
+ * has it (so even a SIGKILLed test takes them along), and a process 'exit' hook SIGKILLs whatever
+ * is still tracked as a last resort.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, appendFileSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+export const ZOOKEEPER_INSTALL_HINT = 'apt-get install -y zookeeper default-jre-headless';
+
+const DEFAULTS = Object.freeze({
+  tickTimeMs: 500,
+  startTimeoutMs: 15_000,
+  stopGraceMs: 5_000,
+  killWaitMs: 5_000,
+  pollIntervalMs: 100,
+  fourLetterTimeoutMs: 1_000,
+  logTailLines: 40,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tracked child processes
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface TrackedProcess {
+  readonly pid: number;
+  readonly logFile: string;
+  /** Set once the process has exited. */
+  readonly exitInfo: ExitInfo | undefined;
+  readonly exited: Promise<ExitInfo>;
+}
+
+export interface SpawnTrackedOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** stdout and stderr are appended here. */
+  logFile: string;
+}
+
+const liveChildren = new Set<ChildProcess>();
+const liveTempDirs = new Set<string>();
+let exitHookInstalled = false;
+let setprivPath: string | null | undefined;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of liveChildren) {
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (const dir of liveTempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+function findExecutable(name: string, dirs: string[]): string | undefined {
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function pathDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PATH ?? '').split(delimiter).filter((d) => d !== '');
+}
+
+/** util-linux's setpriv, which can ask the kernel to SIGKILL the child when this process dies. */
+function findSetpriv(): string | null {
+  if (setprivPath === undefined) setprivPath = process.platform === 'linux' ? (findExecutable('setpriv', [...pathDirs(), '/usr/bin', '/bin']) ?? null) : null;
+  return setprivPath;
+}
+
+/** A temp dir removed by removeTempDir, or at process exit at the latest. */
+export function makeTempDir(prefix: string): string {
+  installExitHook();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  liveTempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  liveTempDirs.delete(dir);
+}
+
+/**
+ * Starts `command args` with stdout and stderr appended to options.logFile; resolves once the
+ * process exists (rejects if it cannot be started). The child is killed at the latest when this
+ * process exits.
+ */
+export async function spawnTracked(command: string, args: string[], options: SpawnTrackedOptions): Promise<TrackedProcess> {
+  installExitHook();
+  const setpriv = findSetpriv();
+  // setpriv execs the command, so the pid we get is the command's own (signals reach it directly).
+  const [file, argv] = setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', command, ...args]] : [command, args];
+  const fd = openSync(options.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(file, argv, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', fd, fd] });
+  } finally {
+    closeSync(fd);
+  }
+  let exitInfo: ExitInfo | undefined;
+  const exited = new Promise<ExitInfo>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      liveChildren.delete(child);
+      resolve(exitInfo);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', (error) => reject(new Error(`could not start ${command}: ${error.message}`, { cause: error })));
+  });
+  liveChildren.add(child);
+  const pid = child.pid!;
+  return {
+    pid,
+    logFile: options.logFile,
+    get exitInfo() {
+      return exitInfo;
+    },
+    exited,
+  };
+}
+
+/** Waits up to timeoutMs for the process to exit; true if it did. */
+export async function waitForExit(proc: TrackedProcess, timeoutMs: number): Promise<boolean> {
+  if (proc.exitInfo) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([proc.exited.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
+
+/** SIGKILL, then wait (bounded) for the exit. */
+export async function killProcess(proc: TrackedProcess, what: string): Promise<void> {
+  if (proc.exitInfo) return;
+  signalProcess(proc.pid, 'SIGKILL');
+  if (!(await waitForExit(proc, DEFAULTS.killWaitMs))) throw new Error(`${what} (pid ${proc.pid}) did not exit within ${DEFAULTS.killWaitMs} ms of SIGKILL`);
+}
+
+/** SIGTERM (and SIGCONT, in case it is stopped), then SIGKILL after graceMs. */
+export async function terminateProcess(proc: TrackedProcess, what: string, graceMs: number = DEFAULTS.stopGraceMs): Promise<void> {
+  if (proc.exitInfo) return;
+  signalProcess(proc.pid, 'SIGTERM');
+  signalProcess(proc.pid, 'SIGCONT');
+  if (await waitForExit(proc, graceMs)) return;
+  await killProcess(proc, what);
+}
+
+/** Linux only: the process state letter from /proc ('T' when stopped); undefined elsewhere. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGSTOP or SIGCONT, then wait (bounded, where /proc tells) until the kernel reflects it. */
+export async function stopOrContinue(proc: TrackedProcess, signal: 'SIGSTOP' | 'SIGCONT', what: string): Promise<void> {
+  if (proc.exitInfo) throw new Error(`cannot ${signal} ${what}: it is not running (${describeExit(proc.exitInfo)})`);
+  signalProcess(proc.pid, signal);
+  const wantStopped = signal === 'SIGSTOP';
+  await pollUntil(
+    () => {
+      const state = processState(proc.pid);
+      return state === undefined || (state === 'T') === wantStopped;
+    },
+    { timeoutMs: 2_000, intervalMs: 10, what: `${what} (pid ${proc.pid}) to be ${wantStopped ? 'stopped' : 'running again'}` },
+  );
+}
+
+export function describeExit(info: ExitInfo): string {
+  return info.signal ? `killed by ${info.signal}` : `exit code ${info.code}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports, logs, polling
+
+/** n distinct ports that were free a moment ago (bound to port 0 on 127.0.0.1, then released). */
+export async function findFreePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const server = createServer();
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+  }
+}
+
+/** The last `lines` lines of a (log) file; reads at most the last 64 KiB. */
+export function readLogTail(file: string, lines: number = DEFAULTS.logTailLines): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return `(no log at ${file})`;
+  }
+  try {
+    const size = statSync(file).size;
+    const length = Math.min(size, 64 * 1024);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    const all = buffer.toString('utf8').split('\n');
+    if (all.at(-1) === '') all.pop();
+    return all.slice(-lines).join('\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function appendLogMarker(file: string, text: string): void {
+  appendFileSync(file, `---- test harness ${new Date().toISOString()}: ${text} ----\n`);
+}
+
+export interface PollOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  /** What is being waited for, for the timeout message ("a leader", "ZooKeeper to answer"). */
+  what: string;
+  /** Extra text for the timeout message (log tails, last observations). */
+  details?: () => string;
+}
+
+/**
+ * Calls check until it returns something truthy (returned) or timeoutMs passes (throws an Error
+ * naming `what`, the last error check threw, and details()). A throwing check counts as "not yet".
+ */
+export async function pollUntil<T>(check: () => T | Promise<T>, options: PollOptions): Promise<NonNullable<T>> {
+  const deadline = Date.now() + options.timeoutMs;
+  const intervalMs = options.intervalMs ?? DEFAULTS.pollIntervalMs;
+  let lastError: unknown;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const result = await check();
+      if (result) return result as NonNullable<T>;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) break;
+    await delay(Math.min(intervalMs, remaining));
+  }
+  const parts = [`timed out after ${options.timeoutMs} ms waiting for ${options.what}`];
+  if (lastError !== undefined) parts.push(`last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  const details = options.details?.();
+  if (details) parts.push(details);
+  throw new Error(parts.join('\n'), lastError instanceof Error ? { cause: lastError } : undefined);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding Java and ZooKeeper
+
+export interface ZooKeeperInstall {
+  java: string;
+  /** Classpath entries for the server and a logging backend (the config dir goes in front). */
+  classpath: string[];
+}
+
+function missing(what: string): Error {
+  return new Error(`${what}. Install Java and ZooKeeper with: ${ZOOKEEPER_INSTALL_HINT} (or set JAVA_HOME, and ZOOKEEPER_HOME to an unpacked Apache ZooKeeper release)`);
+}
+
+function findJava(env: NodeJS.ProcessEnv): string {
+  if (env.JAVA_HOME) {
+    const java = findExecutable('java', [join(env.JAVA_HOME, 'bin')]);
+    if (java) return java;
+  }
+  const java = findExecutable('java', pathDirs(env));
+  if (java) return java;
+  throw missing(`no java executable found (looked in ${env.JAVA_HOME ? `JAVA_HOME/bin=${join(env.JAVA_HOME, 'bin')} and ` : ''}PATH)`);
+}
+
+function hasZooKeeperJar(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((f) => /^zookeeper-\d[\w.-]*\.jar$/.test(f) && !f.includes('jute'));
+  } catch {
+    return false;
+  }
+}
+
+/** An Apache release layout: everything, logging backend included, in <home>/lib. */
+function releaseClasspath(home: string): string[] | undefined {
+  const dirs = [join(home, 'lib'), home].filter(hasZooKeeperJar);
+  if (dirs.length === 0) return undefined;
+  return [...new Set([join(home, 'lib'), home])].filter((d) => existsSync(d)).map((d) => join(d, '*'));
+}
+
+/**
+ * Debian's layout: /usr/share/java/zookeeper.jar names its dependencies in its manifest's
+ * Class-Path, except an SLF4J binding. We add exactly one (log4j 1.2, as Debian's package uses):
+ * `/usr/share/java/*` would pull in several bindings (simple, nop, jdk14, log4j12, maven's).
+ */
+function debianClasspath(javaDir: string): string[] | undefined {
+  const jar = join(javaDir, 'zookeeper.jar');
+  if (!existsSync(jar)) return undefined;
+  const logging = ['slf4j-log4j12.jar', 'log4j-1.2.jar'].map((f) => join(javaDir, f));
+  return [jar, ...(logging.every((f) => existsSync(f)) ? logging : [])];
+}
+
+/** Finds java and the ZooKeeper jars, or throws an Error saying what to install. */
+export function findZooKeeperInstall(env: NodeJS.ProcessEnv = process.env): ZooKeeperInstall {
+  const java = findJava(env);
+  if (env.ZOOKEEPER_HOME) {
+    const classpath = releaseClasspath(env.ZOOKEEPER_HOME);
+    if (!classpath) throw missing(`ZOOKEEPER_HOME=${env.ZOOKEEPER_HOME} holds no zookeeper-<version>.jar (looked in it and its lib/)`);
+    return { java, classpath };
+  }
+  const classpath = releaseClasspath('/usr/share/zookeeper') ?? debianClasspath('/usr/share/java');
+  if (!classpath) throw missing('ZooKeeper jars not found (looked for /usr/share/zookeeper/lib/zookeeper-*.jar and /usr/share/java/zookeeper.jar; ZOOKEEPER_HOME is not set)');
+  return { java, classpath };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+export interface ZooKeeperOptions {
+  /** ZooKeeper's tick; session timeouts are clamped to [2, 20] ticks. Default 500 ms. */
+  tickTimeMs?: number;
+  /** Default 20 ticks. */
+  maxSessionTimeoutMs?: number;
+  /** How long start() and restart() wait for the server to serve. Default 15 s. */
+  startTimeoutMs?: number;
+}
+
+export interface ZooKeeperServer {
+  /** '127.0.0.1:PORT' */
+  readonly connectString: string;
+  readonly port: number;
+  /** Pid of the most recently started JVM (it changes on restart()). */
+  readonly pid: number;
+  readonly running: boolean;
+  readonly dataDir: string;
+  readonly logFile: string;
+  /** SIGTERM, SIGKILL after 5 s; removes the temp dir. Idempotent. */
+  stop(): Promise<void>;
+  /** SIGSTOP: the server freezes, its clients' sessions run out of time. */
+  pause(): Promise<void>;
+  /** SIGCONT: on waking, the server expires the sessions whose time ran out. */
+  resume(): Promise<void>;
+  /** SIGKILL; the data dir stays for restart(). */
+  kill(): Promise<void>;
+  /** Stops the server if it runs, starts it again on the same port and data dir, waits until it serves. */
+  restart(): Promise<void>;
+  /** Sends a four-letter command ('ruok', 'srvr', 'mntr', 'cons', ...) and returns the answer. */
+  fourLetterWord(command: string): Promise<string>;
+  logTail(lines?: number): string;
+}
+
+/** Sends a four-letter command to 127.0.0.1:port; resolves with the answer ('' if none). */
+export function fourLetterWord(port: number, command: string, timeoutMs: number = DEFAULTS.fourLetterTimeoutMs): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.on('connect', () => socket.end(command));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+const LOG4J_PROPERTIES = `log4j.rootLogger=INFO, CONSOLE
+log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
+log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
+log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n
+`;
+
+const LOGBACK_XML = `<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{ISO8601} %-5p [%t:%C{1}@%L] - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
+</configuration>
+`;
+
+interface ZooKeeperLayout {
+  rootDir: string;
+  confDir: string;
+  dataDir: string;
+  logFile: string;
+  port: number;
+}
+
+function writeConfig(layout: ZooKeeperLayout, tickTimeMs: number, maxSessionTimeoutMs: number): string {
+  const cfg = join(layout.confDir, 'zoo.cfg');
+  const lines = [
+    `tickTime=${tickTimeMs}`,
+    `minSessionTimeout=${2 * tickTimeMs}`,
+    `maxSessionTimeout=${maxSessionTimeoutMs}`,
+    `dataDir=${layout.dataDir}`,
+    `clientPort=${layout.port}`,
+    'clientPortAddress=127.0.0.1',
+    'maxClientCnxns=0',
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=*',
+    // Test data need not survive a machine crash, only a process kill (the page cache keeps it).
+    'forceSync=no',
+    'preAllocSize=1024',
+  ];
+  writeFileSync(cfg, `${lines.join('\n')}\n`);
+  writeFileSync(join(layout.confDir, 'log4j.properties'), LOG4J_PROPERTIES);
+  writeFileSync(join(layout.confDir, 'logback.xml'), LOGBACK_XML);
+  return cfg;
+}
+
+class LocalZooKeeper implements ZooKeeperServer {
+  readonly #install: ZooKeeperInstall;
+  readonly #layout: ZooKeeperLayout;
+  readonly #cfg: string;
+  readonly #startTimeoutMs: number;
+  #proc: TrackedProcess | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(install: ZooKeeperInstall, layout: ZooKeeperLayout, cfg: string, startTimeoutMs: number) {
+    this.#install = install;
+    this.#layout = layout;
+    this.#cfg = cfg;
+    this.#startTimeoutMs = startTimeoutMs;
+  }
+
+  get connectString(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+  get port(): number {
+    return this.#layout.port;
+  }
+  get pid(): number {
+    return this.#proc?.pid ?? -1;
+  }
+  get running(): boolean {
+    return this.#proc !== undefined && this.#proc.exitInfo === undefined;
+  }
+  get dataDir(): string {
+    return this.#layout.dataDir;
+  }
+  get logFile(): string {
+    return this.#layout.logFile;
+  }
+
+  logTail(lines?: number): string {
+    return readLogTail(this.logFile, lines);
+  }
+
+  fourLetterWord(command: string): Promise<string> {
+    return fourLetterWord(this.port, command);
+  }
+
+  async start(): Promise<void> {
+    if (this.#stopping) throw new Error(`ZooKeeper ${this.connectString} was stopped; start a new one`);
+    if (this.running) throw new Error(`ZooKeeper ${this.connectString} is already running (pid ${this.pid})`);
+    appendLogMarker(this.logFile, `starting ZooKeeper on ${this.connectString}`);
+    const jvmArgs = [
+      '-Xms16m',
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-XX:TieredStopAtLevel=1',
+      '-Djava.awt.headless=true',
+      '-Dzookeeper.admin.enableServer=false',
+      '-Dzookeeper.4lw.commands.whitelist=*',
+      `-Dlog4j.configuration=file:${join(this.#layout.confDir, 'log4j.properties')}`,
+      `-Dlogback.configurationFile=${join(this.#layout.confDir, 'logback.xml')}`,
+      '-cp',
+      [this.#layout.confDir, ...this.#install.classpath].join(delimiter),
+      'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      this.#cfg,
+    ];
+    const proc = await spawnTracked(this.#install.java, jvmArgs, { cwd: this.#layout.rootDir, logFile: this.logFile });
+    this.#proc = proc;
+    try {
+      await this.#waitUntilServing(proc);
+    } catch (error) {
+      await killProcess(proc, 'ZooKeeper').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** 'srvr' reports a Mode only once the server serves ('ruok' says imok before that). */
+  async #waitUntilServing(proc: TrackedProcess): Promise<void> {
+    await pollUntil(
+      async () => {
+        if (proc.exitInfo) throw new Error(`the ZooKeeper JVM exited (${describeExit(proc.exitInfo)})`);
+        return /^Mode: /m.test(await this.fourLetterWord('srvr'));
+      },
+      {
+        timeoutMs: this.#startTimeoutMs,
+        what: `ZooKeeper (pid ${proc.pid}) to serve on ${this.connectString}`,
+        details: () => `ZooKeeper log ${this.logFile}, last lines:\n${this.logTail()}`,
+      },
+    );
+  }
+
+  #current(action: string): TrackedProcess {
+    if (!this.#proc || this.#proc.exitInfo) throw new Error(`cannot ${action} ZooKeeper ${this.connectString}: it is not running`);
+    return this.#proc;
+  }
+
+  pause(): Promise<void> {
+    return stopOrContinue(this.#current('pause'), 'SIGSTOP', 'ZooKeeper');
+  }
+
+  resume(): Promise<void> {
+    return stopOrContinue(this.#current('resume'), 'SIGCONT', 'ZooKeeper');
+  }
+
+  async kill(): Promise<void> {
+    if (this.#proc) await killProcess(this.#proc, 'ZooKeeper');
+  }
+
+  async restart(): Promise<void> {
+    if (this.#proc) await terminateProcess(this.#proc, 'ZooKeeper');
+    await this.start();
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      try {
+        if (this.#proc) await terminateProcess(this.#proc, 'ZooKeeper');
+      } finally {
+        removeTempDir(this.#layout.rootDir);
+      }
+    })();
+    return this.#stopping;
+  }
+}
+
+/**
+ * Starts a private standalone ZooKeeper and waits (up to 15 s) until it serves. Stop it with
+ * stop() (e.g. in t.teardown); it is killed at process exit regardless.
+ */
+export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperServer> {
+  const tickTimeMs = options.tickTimeMs ?? DEFAULTS.tickTimeMs;
+  const maxSessionTimeoutMs = options.maxSessionTimeoutMs ?? 20 * tickTimeMs;
+  if (!(tickTimeMs > 0)) throw new Error(`tickTimeMs must be positive, got ${tickTimeMs}`);
+  if (!(maxSessionTimeoutMs >= 2 * tickTimeMs)) throw new Error(`maxSessionTimeoutMs (${maxSessionTimeoutMs}) must be at least 2 * tickTimeMs (${2 * tickTimeMs})`);
+  const install = findZooKeeperInstall();
+  const [port] = await findFreePorts(1);
+  const rootDir = makeTempDir('conveyor-zk-');
+  const layout: ZooKeeperLayout = { rootDir, confDir: join(rootDir, 'conf'), dataDir: join(rootDir, 'data'), logFile: join(rootDir, 'zookeeper.log'), port: port! };
+  mkdirSync(layout.confDir);
+  mkdirSync(layout.dataDir);
+  const cfg = writeConfig(layout, tickTimeMs, maxSessionTimeoutMs);
+  const server = new LocalZooKeeper(install, layout, cfg, options.startTimeoutMs ?? DEFAULTS.startTimeoutMs);
+  try {
+    await server.start();
+  } catch (error) {
+    // Keep the log's tail in the error: stop() removes the file.
+    await server.stop().catch(() => undefined);
+    throw error;
+  }
+  return server;
+}
