@@ -39,7 +39,12 @@ export interface CommitPipeline {
   barrier(): Promise<void>;
   /** Throws a retryable ConveyorError if nothing new may be decided now. */
   assertWritable(): void;
+  /** The log offset the next committed record will get, when records go to a log. */
+  nextOffset?(): number;
 }
+
+/** Reads bodies that live in log records (replicas): one per ref, undefined where gone. */
+export type LogBodySource = (refs: ReadonlyArray<{ id: string; logRef: number }>) => Promise<Array<MessageBody | undefined>>;
 
 export interface EngineOptions {
   store: QueueStore;
@@ -53,6 +58,8 @@ export interface EngineOptions {
   expireIntervalMs?: number;
   /** Region and account used to form ARNs of queues created here. */
   arnPrefix?: string;
+  /** Where bodies kept in the replicated log are read from. */
+  logBodies?: LogBodySource;
 }
 
 export const ENGINE_DEFAULTS = Object.freeze({
@@ -134,6 +141,7 @@ export class QueueEngine {
   private readonly bodies: LRUCache<string, MessageBody>;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly arnPrefix: string;
+  private readonly logBodies: LogBodySource | undefined;
   private expireTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -151,6 +159,7 @@ export class QueueEngine {
     this.random = options.random ?? Math.random;
     this.newMessageId = options.newMessageId ?? randomUUID;
     this.arnPrefix = options.arnPrefix ?? ENGINE_DEFAULTS.arnPrefix;
+    this.logBodies = options.logBodies;
     this.bodies = new LRUCache<string, MessageBody>({
       maxSize: options.bodyCacheBytes ?? ENGINE_DEFAULTS.bodyCacheBytes,
       sizeCalculation: (b) => Math.max(1, b.body.length * 2),
@@ -194,7 +203,7 @@ export class QueueEngine {
 
   /** Applies a record to memory and returns the promise of its durability. */
   private run(record: QueueLogRecord): Promise<void> {
-    const mutations = this.machine.apply(record);
+    const mutations = this.machine.apply(record, this.committer.nextOffset?.());
     this.afterApply(record, mutations);
     return this.committer.commit(record, mutations);
   }
@@ -314,7 +323,7 @@ export class QueueEngine {
       return { meta: { ...meta }, receiptHandle: this.machine.receiptHandle(queue, seq) };
     });
     await durable;
-    const bodies = await this.loadBodies(picked.map((p) => p.meta.id));
+    const bodies = await this.loadBodies(picked.map((p) => p.meta));
     const out: ReceivedMessage[] = [];
     picked.forEach(({ meta, receiptHandle }, i) => {
       const stored = bodies[i];
@@ -335,13 +344,21 @@ export class QueueEngine {
     return out;
   }
 
-  private async loadBodies(ids: readonly string[]): Promise<Array<MessageBody | undefined>> {
-    const out: Array<MessageBody | undefined> = ids.map((id) => this.bodies.get(id));
-    const missing = ids.filter((_, i) => out[i] === undefined);
-    if (missing.length === 0) return out;
-    const loaded = await this.store.readBodies(missing);
-    let j = 0;
-    for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = loaded[j++];
+  private async loadBodies(metas: readonly MessageMeta[]): Promise<Array<MessageBody | undefined>> {
+    const out: Array<MessageBody | undefined> = metas.map((m) => this.bodies.get(m.id));
+    const fromLog: number[] = [];
+    for (let i = 0; i < out.length; i++) if (out[i] === undefined && metas[i]!.logRef !== undefined && this.logBodies) fromLog.push(i);
+    if (fromLog.length > 0) {
+      const loaded = await this.logBodies!(fromLog.map((i) => ({ id: metas[i]!.id, logRef: metas[i]!.logRef! })));
+      fromLog.forEach((i, j) => (out[i] = loaded[j]));
+    }
+    // Bodies of their own: single-node messages, and replicated ones whose log records were trimmed.
+    const fromStore: number[] = [];
+    for (let i = 0; i < out.length; i++) if (out[i] === undefined) fromStore.push(i);
+    if (fromStore.length > 0) {
+      const loaded = await this.store.readBodies(fromStore.map((i) => metas[i]!.id));
+      fromStore.forEach((i, j) => (out[i] = loaded[j]));
+    }
     return out;
   }
 

@@ -69,9 +69,14 @@ export function buildServer(node: ReplicaNode, options: ServerOptions): FastifyI
   app.post<{ Params: { action: string } }>('/native/:action', async (request, reply) => {
     const { action } = request.params;
     if (!isNativeAction(action)) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
+    // Only a long poll needs to hear that its client went away (and ending it early is all it does).
     const abort = new AbortController();
-    request.raw.once('close', () => abort.abort());
-    reply.raw.once('close', () => abort.abort());
+    const body = request.body as { waitTimeSeconds?: unknown } | undefined;
+    if (action === 'ReceiveMessage' && typeof body?.waitTimeSeconds === 'number' && body.waitTimeSeconds > 0) {
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
+    }
     const result = await dispatchNative(action, node.engine(), request.body, abort.signal);
     return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(result));
   });

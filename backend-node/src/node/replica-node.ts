@@ -13,7 +13,9 @@ import { ClusterCoordinator } from '../coordination/cluster-coordinator.ts';
 import { QueueEngine } from '../engine/engine.ts';
 import { QueueStateMachine } from '../queue/state-machine.ts';
 import { LevelQueueStore } from '../storage/level-store.ts';
-import type { ReplicationStore } from '../storage/replication-store.ts';
+import type { EncodedWrites, ReplicationStore } from '../storage/replication-store.ts';
+import { bodyKey } from '../storage/keys.ts';
+import { pack } from 'msgpackr';
 import { Follower, type LeaderTarget } from '../replication/follower.ts';
 import { LeaderPipeline } from '../replication/leader.ts';
 import { createHttpPeerTransport, type PeerTransport } from '../replication/peer-transport.ts';
@@ -167,6 +169,25 @@ export class ReplicaNode {
     return status;
   }
 
+  /**
+   * Body keys for messages whose bodies live in log records below `point`: live ones (in
+   * `machine`) and `extra`. Written in the same batch that trims those records.
+   */
+  private async materializeBodies(point: number, machine: QueueStateMachine, extra: ReadonlyArray<{ id: string; logRef: number }>): Promise<EncodedWrites> {
+    const refs = [...extra];
+    for (const meta of machine.allMessages()) if (meta.logRef !== undefined && meta.logRef < point) refs.push({ id: meta.id, logRef: meta.logRef });
+    const writes: EncodedWrites = new Map();
+    for (let i = 0; i < refs.length; i += 1_000) {
+      const chunk = refs.slice(i, i + 1_000);
+      const bodies = await this.replicaLog.readBodies(chunk);
+      chunk.forEach((ref, j) => {
+        const body = bodies[j];
+        if (body) writes.set(bodyKey(ref.id), pack(body));
+      });
+    }
+    return writes;
+  }
+
   private noteEpoch(epoch: number): void {
     if (epoch <= this.knownEpoch) return;
     this.knownEpoch = epoch;
@@ -209,6 +230,7 @@ export class ReplicaNode {
       reloadState: async () => (this.machine = await loadMachine(this.store, Date.now())),
       log: this.options.log,
       fetchWaitMs: this.options.fetchWaitMs,
+      materializeBodies: (point, machine) => this.materializeBodies(point, machine, []),
     });
     this.follower.start();
   }
@@ -263,17 +285,18 @@ export class ReplicaNode {
       updateIsr: (next) => this.coordinator.updateIsr(epoch, next),
       leaseValid: () => this.coordinator.leaseValid(),
       onDeposed: (reason) => void this.stepDown(reason),
+      materializeBodies: (point, extra) => this.materializeBodies(point, this.machine, extra),
     });
     // Records already in the log but not yet applied will commit in this epoch: apply them now,
     // holding their state back until they do.
     for (let from = this.replicaLog.appliedEnd; from < this.replicaLog.logEnd; ) {
       const batch = await this.replicaLog.read(from, 5_000);
       if (batch.length === 0) break;
-      for (const entry of batch) if (entry.payload.type !== 'epochStart') pipeline.holdState(entry.offset, this.machine.apply(entry.payload));
-      from = batch.at(-1)!.offset + 1;
+      for (const { entry } of batch) if (entry.payload.type !== 'epochStart') pipeline.holdState(entry.offset, this.machine.apply(entry.payload, entry.offset));
+      from = batch.at(-1)!.entry.offset + 1;
     }
     this.leader = pipeline;
-    this.engineValue = QueueEngine.over(this.machine, pipeline, { store: this.store });
+    this.engineValue = QueueEngine.over(this.machine, pipeline, { store: this.store, logBodies: (refs) => this.replicaLog.readBodies(refs) });
     this.role = 'leader';
     this.options.log('leading', { epoch, isr, logEnd: this.replicaLog.logEnd, appliedEnd: this.replicaLog.appliedEnd });
     void pipeline.appendControl({ type: 'epochStart', ts: Date.now(), epoch, leader: this.options.nodeId }).catch(() => {});

@@ -119,6 +119,11 @@ export class QueueStateMachine {
     return [...this.byName.keys()];
   }
 
+  /** Every message of every queue (for storage housekeeping, not for serving). */
+  *allMessages(): Generator<MessageMeta> {
+    for (const state of this.byName.values()) yield* state.messages.values();
+  }
+
   // ---------------------------------------------------------------- loading at start
 
   /** Restores the lowest id a new queue may take (ids of deleted queues are never reused). */
@@ -383,8 +388,12 @@ export class QueueStateMachine {
 
   // ---------------------------------------------------------------- apply (every replica)
 
-  /** Applies one record and returns what storage must persist. Deterministic in (state, record). */
-  apply(record: QueueLogRecord): StoreMutation[] {
+  /**
+   * Applies one record and returns what storage must persist. Deterministic in (state, record,
+   * logOffset). With `logOffset` (replicas), sent bodies stay in the log record at that offset
+   * instead of getting keys of their own.
+   */
+  apply(record: QueueLogRecord, logOffset?: number): StoreMutation[] {
     this.lastTs = Math.max(this.lastTs, record.ts);
     const out: StoreMutation[] = [];
     switch (record.type) {
@@ -413,7 +422,7 @@ export class QueueStateMachine {
         break;
       }
       case 'send':
-        this.applySend(record.queue, record.ts, record.messages, out);
+        this.applySend(record.queue, record.ts, record.messages, out, logOffset);
         break;
       case 'receive':
         this.applyReceive(record, out);
@@ -449,7 +458,7 @@ export class QueueStateMachine {
     return out;
   }
 
-  private applySend(queueName: string, ts: number, messages: readonly NewMessage[], out: StoreMutation[]): void {
+  private applySend(queueName: string, ts: number, messages: readonly NewMessage[], out: StoreMutation[], logOffset: number | undefined): void {
     const state = this.queue(queueName);
     const queueId = state.record.queueId;
     state.advance(ts);
@@ -472,11 +481,12 @@ export class QueueStateMachine {
       if (m.sequenceNumber !== undefined) meta.sequenceNumber = m.sequenceNumber;
       if (m.senderId !== undefined) meta.senderId = m.senderId;
       if (m.traceHeader !== undefined) meta.traceHeader = m.traceHeader;
+      if (logOffset !== undefined) meta.logRef = logOffset;
       state.add(meta, ts);
       state.record.nextSeq = Math.max(state.record.nextSeq, m.seq + 1);
       if (m.sequenceNumber !== undefined) state.record.nextSequenceNumber = Math.max(state.record.nextSequenceNumber, Number(m.sequenceNumber) + 1);
       out.push({ op: 'putMeta', queueId, meta });
-      out.push({ op: 'putBody', messageId: m.id, body: m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body } });
+      if (logOffset === undefined) out.push({ op: 'putBody', messageId: m.id, body: m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body } });
       if (m.dedupKey !== undefined) {
         const entry: DedupEntry = { messageId: m.id, expiresAt: ts + LIMITS.dedupWindowMs };
         if (m.sequenceNumber !== undefined) entry.sequenceNumber = m.sequenceNumber;
@@ -546,6 +556,6 @@ export class QueueStateMachine {
     const meta = state.remove(seq);
     if (!meta) return;
     out.push({ op: 'delMeta', queueId: state.record.queueId, seq });
-    out.push({ op: 'delBody', messageId: meta.id });
+    out.push(meta.logRef === undefined ? { op: 'delBody', messageId: meta.id } : { op: 'delBody', messageId: meta.id, logRef: meta.logRef });
   }
 }

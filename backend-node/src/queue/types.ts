@@ -40,6 +40,12 @@ export interface MessageMeta {
   senderId?: string;
   traceHeader?: string;
   dlqSourceArn?: string;
+  /**
+   * Offset of the replicated-log record that carries this message's body. Set on replicas, where
+   * the log is the body store (a body is written once); absent on a single node, where the body
+   * has its own key.
+   */
+  logRef?: number;
 }
 
 /** The parts of a message that never change after send; stored apart from the meta. */
@@ -95,6 +101,6 @@ export type StoreMutation =
   | { op: 'putMeta'; queueId: number; meta: MessageMeta }
   | { op: 'delMeta'; queueId: number; seq: number }
   | { op: 'putBody'; messageId: string; body: MessageBody }
-  | { op: 'delBody'; messageId: string }
+  | { op: 'delBody'; messageId: string; logRef?: number }
   | { op: 'putDedup'; queueId: number; key: string; entry: DedupEntry }
   | { op: 'delDedup'; queueId: number; key: string };

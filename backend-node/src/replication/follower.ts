@@ -7,10 +7,10 @@
  */
 import type { QueueStateMachine } from '../queue/state-machine.ts';
 import { toWriteSet } from '../storage/mutation-encoding.ts';
-import type { EncodedWrites, ReplicationStore } from '../storage/replication-store.ts';
+import { decodeLogEntry, type EncodedWrites, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
-import type { FetchResponse, LogEntry } from './types.ts';
+import type { FetchResponse, LogItem } from './types.ts';
 
 export interface LeaderTarget {
   id: string;
@@ -33,6 +33,8 @@ export interface FollowerOptions {
   reloadState: () => Promise<QueueStateMachine>;
   log: (message: string, extra?: Record<string, unknown>) => void;
   fetchWaitMs: number;
+  /** Copies bodies of live messages out of records below `point` before they are trimmed. */
+  materializeBodies: (point: number, machine: QueueStateMachine) => Promise<EncodedWrites>;
 }
 
 export class Follower {
@@ -110,7 +112,15 @@ export class Follower {
     this.options.onEpochSeen(response.epoch);
     switch (response.kind) {
       case 'records':
-        await this.persistAndApply(response.entries, response.highWatermark);
+        await this.persistAndApply(
+          response.entries.map((bytes) => ({ entry: decodeLogEntry(bytes), bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) })),
+          response.highWatermark,
+        );
+        // The leader trims what every replica has applied; follow it, never past what is applied here.
+        if (response.logStart > this.replicaLog.logStart) {
+          const point = Math.min(response.logStart, this.replicaLog.appliedEnd);
+          await this.replicaLog.trimBefore(point, await this.options.materializeBodies(point, this.machine));
+        }
         return;
       case 'diverging': {
         const own = this.replicaLog.epochs.endOffsetFor(response.divergingEpoch, this.replicaLog.logEnd);
@@ -130,10 +140,10 @@ export class Follower {
     }
   }
 
-  private async persistAndApply(entries: readonly LogEntry[], highWatermark: number): Promise<void> {
-    if (entries.length > 0 && entries[0]!.offset !== this.replicaLog.logEnd) throw new Error(`leader sent offset ${entries[0]!.offset}, expected ${this.replicaLog.logEnd}`);
+  private async persistAndApply(entries: readonly LogItem[], highWatermark: number): Promise<void> {
+    if (entries.length > 0 && entries[0]!.entry.offset !== this.replicaLog.logEnd) throw new Error(`leader sent offset ${entries[0]!.entry.offset}, expected ${this.replicaLog.logEnd}`);
     const leaderEpoch = this.options.knownEpoch();
-    for (const e of entries) if (e.epoch > leaderEpoch) throw new Error(`record ${e.offset} is from epoch ${e.epoch}, newer than the leader's ${leaderEpoch}`);
+    for (const { entry: e } of entries) if (e.epoch > leaderEpoch) throw new Error(`record ${e.offset} is from epoch ${e.epoch}, newer than the leader's ${leaderEpoch}`);
     this.replicaLog.appendFromLeader(entries);
     // Apply what the leader says is committed and this node has (or is about to have) on disk.
     const applyEnd = Math.min(highWatermark, this.replicaLog.logEnd);
@@ -142,8 +152,8 @@ export class Follower {
     while (appliedEnd < applyEnd) {
       const batch = await this.replicaLog.read(appliedEnd, 5_000, applyEnd);
       if (batch.length === 0) throw new Error(`records ${appliedEnd}..${applyEnd} are missing from the log`);
-      for (const entry of batch) {
-        if (entry.payload.type !== 'epochStart') state.push(toWriteSet(this.machine.apply(entry.payload)));
+      for (const { entry } of batch) {
+        if (entry.payload.type !== 'epochStart') state.push(toWriteSet(this.machine.apply(entry.payload, entry.offset)));
         appliedEnd = entry.offset + 1;
       }
     }

@@ -32,6 +32,11 @@ export interface LeaderOptions {
   leaseValid: () => boolean;
   /** Called once when the leader finds it has been deposed. */
   onDeposed: (reason: string) => void;
+  /**
+   * Before records below `point` are trimmed: copies the bodies they still hold for live messages
+   * (and for `extra`, dropped by records not yet committed) into keys of their own.
+   */
+  materializeBodies: (point: number, extra: ReadonlyArray<{ id: string; logRef: number }>) => Promise<EncodedWrites>;
 }
 
 interface Waiter {
@@ -41,6 +46,11 @@ interface Waiter {
 }
 
 const MAX_FETCH_RECORDS = 2_000;
+/** Trim when at least this many records could go, so trims come in a few large deletes. */
+const TRIM_MIN_RECORDS = 1_000;
+/** Past this many records, replicas that are not in sync no longer hold trimming back (they will need a snapshot). */
+const MAX_LOG_RECORDS = 500_000;
+const TRIM_INTERVAL_MS = 2_000;
 
 export class LeaderPipeline implements CommitPipeline {
   readonly bookkeeping: LeaderBookkeeping;
@@ -51,7 +61,11 @@ export class LeaderPipeline implements CommitPipeline {
   private persistScheduled = false;
   private failure: ConveyorError | undefined;
   private isrUpdate: Promise<void> | undefined;
+  private trimRequest: number | undefined;
+  /** Messages dropped by records above the HW whose bodies live in the log: a step-down would bring them back. */
+  private speculativeDrops: Array<{ offset: number; refs: Array<{ id: string; logRef: number }> }> = [];
   private readonly timer: NodeJS.Timeout;
+  private readonly trimTimer: NodeJS.Timeout;
 
   constructor(private readonly log: ReplicaLog, private readonly options: LeaderOptions) {
     this.bookkeeping = new LeaderBookkeeping(
@@ -63,6 +77,18 @@ export class LeaderPipeline implements CommitPipeline {
     );
     this.timer = setInterval(() => this.maintainIsr(), Math.max(50, Math.floor(options.replicaLagMs / 4)));
     this.timer.unref();
+    this.trimTimer = setInterval(() => this.planTrim(), TRIM_INTERVAL_MS);
+    this.trimTimer.unref();
+  }
+
+  /** Plans a trim of what every replica has applied; the persist loop carries it out between writes. */
+  private planTrim(): void {
+    const replicas = [...new Set([...this.bookkeeping.isr, ...Object.keys(this.bookkeeping.progress())])];
+    let point = this.bookkeeping.trimPoint(replicas);
+    if (this.log.logEnd - this.log.logStart > MAX_LOG_RECORDS) point = Math.max(point, this.bookkeeping.trimPoint(this.bookkeeping.isr));
+    if (point - this.log.logStart < TRIM_MIN_RECORDS) return;
+    this.trimRequest = point;
+    this.afterAppend();
   }
 
   get epoch(): number {
@@ -72,6 +98,15 @@ export class LeaderPipeline implements CommitPipeline {
   /** Holds back state that came from applying an uncommitted record found in the log at election. */
   holdState(offset: number, mutations: readonly StoreMutation[]): void {
     this.heldState.push({ offset, writes: toWriteSet(mutations) });
+    this.noteDrops(offset, mutations);
+  }
+
+  private noteDrops(offset: number, mutations: readonly StoreMutation[]): void {
+    let refs: Array<{ id: string; logRef: number }> | undefined;
+    for (const m of mutations) {
+      if (m.op === 'delBody' && m.logRef !== undefined) (refs ??= []).push({ id: m.messageId, logRef: m.logRef });
+    }
+    if (refs) this.speculativeDrops.push({ offset, refs });
   }
 
   /** Appends a record that is not a queue operation (the epoch's first record). */
@@ -94,9 +129,14 @@ export class LeaderPipeline implements CommitPipeline {
     }
   }
 
+  nextOffset(): number {
+    return this.log.logEnd;
+  }
+
   commit(record: QueueLogRecord, mutations: readonly StoreMutation[]): Promise<void> {
     const entry = this.log.append(this.options.epoch, record);
     this.heldState.push({ offset: entry.offset, writes: toWriteSet(mutations) });
+    this.noteDrops(entry.offset, mutations);
     this.bookkeeping.onAppend(this.log.logEnd);
     this.afterAppend();
     return this.waitFor(entry.offset);
@@ -132,6 +172,15 @@ export class LeaderPipeline implements CommitPipeline {
     this.persisting = true;
     try {
       while (!this.failure) {
+        if (this.trimRequest !== undefined) {
+          // Trims run here, between writes, so no checkpoint written concurrently can undo them.
+          const point = this.trimRequest;
+          this.trimRequest = undefined;
+          const hw = this.bookkeeping.highWatermark;
+          while (this.speculativeDrops.length > 0 && this.speculativeDrops[0]!.offset < hw) this.speculativeDrops.shift();
+          const extra = this.speculativeDrops.flatMap((d) => d.refs.filter((r) => r.logRef < point));
+          await this.log.trimBefore(point, await this.options.materializeBodies(point, extra));
+        }
         const entries = this.log.unpersisted();
         // Everything below the HW is committed: its held-back state goes to disk with this batch.
         const hw = this.bookkeeping.highWatermark;
@@ -186,8 +235,8 @@ export class LeaderPipeline implements CommitPipeline {
     if (this.bookkeeping.onFetch(req.followerId, req.fetchOffset, req.appliedEnd, this.options.clock())) this.onHighWatermark();
     this.maintainIsr();
     if (req.fetchOffset >= this.log.logEnd && (req.maxWaitMs ?? 0) > 0) await this.waitForAppend(req.maxWaitMs!);
-    const entries = await this.log.read(req.fetchOffset, MAX_FETCH_RECORDS);
-    return { kind: 'records', epoch, entries, highWatermark: this.bookkeeping.highWatermark, logStart: this.log.logStart };
+    const items = await this.log.read(req.fetchOffset, MAX_FETCH_RECORDS);
+    return { kind: 'records', epoch, entries: items.map((i) => i.bytes), highWatermark: this.bookkeeping.highWatermark, logStart: this.log.logStart };
   }
 
   private waitForAppend(maxWaitMs: number): Promise<void> {
@@ -235,6 +284,7 @@ export class LeaderPipeline implements CommitPipeline {
     if (this.failure) return;
     this.failure = error;
     clearInterval(this.timer);
+    clearInterval(this.trimTimer);
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.reject(error);

@@ -2,11 +2,13 @@
  * A node's view of its cluster's log: positions (start, end, persisted, applied), the leader epoch
  * cache, and a bounded in-memory tail of recent records so fetches rarely touch the disk.
  */
-import type { ReplicationCheckpoint, ReplicationStore } from '../storage/replication-store.ts';
+import type { MessageBody } from '../queue/types.ts';
+import { encodeLogEntry, type EncodedWrites, type ReplicationCheckpoint, type ReplicationStore } from '../storage/replication-store.ts';
 import { EpochCache } from './epoch-cache.ts';
-import type { LogEntry, LogPayload } from './types.ts';
+import type { LogEntry, LogItem, LogPayload } from './types.ts';
 
-const MAX_TAIL_ENTRIES = 50_000;
+/** Bytes of recent records kept in memory for fetches (unpersisted ones are always kept). */
+const MAX_TAIL_BYTES = 64 * 1024 * 1024;
 
 export class ReplicaLog {
   epochs: EpochCache;
@@ -14,7 +16,8 @@ export class ReplicaLog {
   logEnd: number;
   persistedEnd: number;
   appliedEnd: number;
-  private tail: LogEntry[] = [];
+  private tail: LogItem[] = [];
+  private tailBytes = 0;
   private lastEpochValue: number;
 
   constructor(readonly store: ReplicationStore, loaded: { checkpoint: ReplicationCheckpoint; logEnd: number; lastEpoch: number }) {
@@ -39,73 +42,98 @@ export class ReplicaLog {
   append(epoch: number, payload: LogPayload): LogEntry {
     if (this.epochs.latestEpoch() < epoch) this.epochs.assign(epoch, this.logEnd);
     const entry: LogEntry = { offset: this.logEnd, epoch, payload };
-    this.pushTail(entry);
+    this.pushTail({ entry, bytes: encodeLogEntry(entry) });
     return entry;
   }
 
   /** Follower: takes records from the leader, which must continue this log exactly. */
-  appendFromLeader(entries: readonly LogEntry[]): void {
-    for (const entry of entries) {
+  appendFromLeader(items: readonly LogItem[]): void {
+    for (const item of items) {
+      const { entry } = item;
       if (entry.offset !== this.logEnd) throw new Error(`record ${entry.offset} does not continue the log at ${this.logEnd}`);
       if (entry.epoch < this.lastEpoch()) throw new Error(`record ${entry.offset} has epoch ${entry.epoch}, older than ${this.lastEpoch()}`);
       if (this.epochs.latestEpoch() < entry.epoch) this.epochs.assign(entry.epoch, entry.offset);
-      this.pushTail(entry);
+      this.pushTail(item);
     }
   }
 
-  private pushTail(entry: LogEntry): void {
-    this.tail.push(entry);
-    this.logEnd = entry.offset + 1;
-    this.lastEpochValue = entry.epoch;
-    if (this.tail.length > MAX_TAIL_ENTRIES * 1.5) {
+  private pushTail(item: LogItem): void {
+    this.tail.push(item);
+    this.tailBytes += item.bytes.length;
+    this.logEnd = item.entry.offset + 1;
+    this.lastEpochValue = item.entry.epoch;
+    if (this.tailBytes > MAX_TAIL_BYTES * 1.25) {
       // Keep unpersisted records always; drop the oldest persisted ones.
-      const drop = Math.min(this.tail.length - MAX_TAIL_ENTRIES, this.persistedEnd - this.tail[0]!.offset);
-      if (drop > 0) this.tail.splice(0, drop);
+      let drop = 0;
+      while (this.tailBytes > MAX_TAIL_BYTES && drop < this.tail.length && this.tail[drop]!.entry.offset < this.persistedEnd) this.tailBytes -= this.tail[drop++]!.bytes.length;
+      this.tail.splice(0, drop);
     }
   }
 
   /** Records not yet persisted (the tail always holds them). */
-  unpersisted(): LogEntry[] {
-    const first = this.tail[0]?.offset ?? this.logEnd;
+  unpersisted(): LogItem[] {
+    const first = this.tail[0]?.entry.offset ?? this.logEnd;
     return this.tail.slice(Math.max(0, this.persistedEnd - first));
   }
 
   /** Up to maxCount records from `from` (and before `to`), from memory or disk. */
-  async read(from: number, maxCount: number, to = this.logEnd): Promise<LogEntry[]> {
+  async read(from: number, maxCount: number, to = this.logEnd): Promise<LogItem[]> {
     if (from >= to) return [];
-    const first = this.tail[0]?.offset;
+    const first = this.tail[0]?.entry.offset;
     if (first !== undefined && from >= first) {
       const start = from - first;
       return this.tail.slice(start, Math.min(start + maxCount, to - first));
     }
     const fromDisk = await this.store.readLog(from, 4 * 1024 * 1024, Math.min(maxCount, to - from));
-    return fromDisk.filter((e) => e.offset < to);
+    return fromDisk.filter((e) => e.entry.offset < to);
   }
 
   /** Drops records at and after `end` (a divergent suffix) in memory and on disk. */
   async truncateTo(end: number): Promise<void> {
     if (end < this.appliedEnd) throw new Error(`cannot truncate to ${end}: records up to ${this.appliedEnd} are applied`);
-    this.tail = this.tail.filter((e) => e.offset < end);
+    this.tail = this.tail.filter((e) => e.entry.offset < end);
+    this.tailBytes = this.tail.reduce((n, e) => n + e.bytes.length, 0);
     this.epochs.truncateTo(end);
     this.logEnd = Math.max(end, this.logStart);
     this.persistedEnd = Math.min(this.persistedEnd, this.logEnd);
     await this.store.truncateFrom(end, this.checkpoint());
-    const last = this.tail.at(-1) ?? (await this.store.readLog(Math.max(this.logStart, end - 1), 1024 * 1024, 1))[0];
+    const last = (this.tail.at(-1) ?? (await this.store.readLog(Math.max(this.logStart, end - 1), 1024 * 1024, 1))[0])?.entry;
     this.lastEpochValue = last && last.offset === end - 1 ? last.epoch : this.epochs.epochAt(end - 1);
   }
 
-  /** Deletes records before `before` once every replica has applied them. */
-  async trimBefore(before: number): Promise<void> {
+  /**
+   * Deletes records before `before` once every replica has applied them, writing `materialized`
+   * (bodies those records still held for live messages) in the same batch.
+   */
+  async trimBefore(before: number, materialized: EncodedWrites = new Map()): Promise<void> {
     const point = Math.min(before, this.appliedEnd, this.persistedEnd);
     if (point <= this.logStart) return;
+    await this.store.trimBefore(point, { ...this.checkpoint(), logStart: point }, materialized);
     this.logStart = point;
-    this.tail = this.tail.filter((e) => e.offset >= point);
-    await this.store.trimBefore(point, this.checkpoint());
+    this.tail = this.tail.filter((e) => e.entry.offset >= point);
+    this.tailBytes = this.tail.reduce((n, e) => n + e.bytes.length, 0);
+  }
+
+  /** Bodies of messages whose send records are in this log; undefined where a record is gone. */
+  async readBodies(refs: ReadonlyArray<{ id: string; logRef: number }>): Promise<Array<MessageBody | undefined>> {
+    const records = new Map<number, LogEntry | undefined>();
+    for (const { logRef } of refs) {
+      if (records.has(logRef)) continue;
+      const [item] = logRef >= this.logStart && logRef < this.logEnd ? await this.read(logRef, 1, logRef + 1) : [];
+      records.set(logRef, item?.entry);
+    }
+    return refs.map(({ id, logRef }) => {
+      const payload = records.get(logRef)?.payload;
+      if (payload?.type !== 'send') return undefined;
+      const m = payload.messages.find((x) => x.id === id);
+      return m ? (m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body }) : undefined;
+    });
   }
 
   /** After installing a snapshot: an empty log that starts where the snapshot's state ends. */
   resetTo(start: number, epochs: ReadonlyArray<{ epoch: number; startOffset: number }>): void {
     this.tail = [];
+    this.tailBytes = 0;
     this.logStart = start;
     this.logEnd = start;
     this.persistedEnd = start;

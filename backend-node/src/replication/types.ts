@@ -40,8 +40,15 @@ export interface FetchRequest {
   maxWaitMs?: number;
 }
 
+/** A log record with its encoding, made once by the leader and reused for disk and network. */
+export interface LogItem {
+  entry: LogEntry;
+  bytes: Buffer;
+}
+
 export type FetchResponse =
-  | { kind: 'records'; epoch: number; entries: LogEntry[]; highWatermark: number; logStart: number }
+  /** `entries` are encoded records (see encodeLogEntry), so they cross the wire and reach disk as made. */
+  | { kind: 'records'; epoch: number; entries: Buffer[]; highWatermark: number; logStart: number }
   | { kind: 'diverging'; epoch: number; divergingEpoch: number; endOffset: number }
   | { kind: 'snapshotRequired'; epoch: number; logStart: number };
 

@@ -12,6 +12,7 @@ const hex = (n: number, width: number): string => n.toString(16).padStart(width,
 export const QUEUE_ID_FLOOR_KEY = 'c!queueIdFloor';
 export const queueKey = (queueId: number): string => `q!${hex(queueId, 8)}`;
 export const metaKey = (queueId: number, seq: number): string => `m!${hex(queueId, 8)}!${hex(seq, 12)}`;
+export const META_PREFIX = 'm!';
 export const metaPrefix = (queueId: number): string => `m!${hex(queueId, 8)}!`;
 export const bodyKey = (messageId: string): string => `b!${messageId}`;
 export const dedupKey = (queueId: number, key: string): string => `d!${hex(queueId, 8)}!${key}`;

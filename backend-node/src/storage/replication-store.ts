@@ -5,10 +5,14 @@
  */
 import { Packr } from 'msgpackr';
 import type { Level } from 'level';
-import type { LogEntry, SnapshotHeader } from '../replication/types.ts';
-import { LOG_PREFIX, REPLICATION_KEY, logKey, prefixEnd } from './keys.ts';
+import type { MessageMeta } from '../queue/types.ts';
+import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
+import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+export const encodeLogEntry = (entry: LogEntry): Buffer => packr.pack(entry);
+export const decodeLogEntry = (bytes: Uint8Array): LogEntry => packr.unpack(bytes) as LogEntry;
 
 export interface ReplicationCheckpoint {
   appliedEnd: number;
@@ -26,7 +30,7 @@ export interface LoadedLog {
 export type EncodedWrites = Map<string, Buffer | null>;
 
 export interface NodeBatch {
-  entries?: readonly LogEntry[];
+  entries?: readonly LogItem[];
   state?: readonly EncodedWrites[];
   checkpoint?: ReplicationCheckpoint;
 }
@@ -48,11 +52,11 @@ export class ReplicationStore {
     return { checkpoint, logEnd, lastEpoch };
   }
 
-  async readLog(from: number, maxBytes: number, maxCount = 100_000): Promise<LogEntry[]> {
-    const out: LogEntry[] = [];
+  async readLog(from: number, maxBytes: number, maxCount = 100_000): Promise<LogItem[]> {
+    const out: LogItem[] = [];
     let bytes = 0;
     for await (const value of this.db.values({ gte: logKey(from), lt: prefixEnd(LOG_PREFIX), limit: maxCount })) {
-      out.push(packr.unpack(value) as LogEntry);
+      out.push({ entry: decodeLogEntry(value), bytes: value });
       bytes += value.length;
       if (bytes >= maxBytes) break;
     }
@@ -62,7 +66,7 @@ export class ReplicationStore {
   /** One synced batch. Records are persisted before anything is acknowledged on their strength. */
   async write(batch: NodeBatch): Promise<void> {
     const ops = this.db.batch();
-    for (const entry of batch.entries ?? []) ops.put(logKey(entry.offset), packr.pack(entry));
+    for (const item of batch.entries ?? []) ops.put(logKey(item.entry.offset), item.bytes);
     for (const set of batch.state ?? []) {
       for (const [key, value] of set) {
         if (value === null) ops.del(key);
@@ -81,36 +85,43 @@ export class ReplicationStore {
     await ops.write({ sync: true });
   }
 
-  /** Deletes log records before `before`, which every replica has applied. */
-  async trimBefore(before: number, checkpoint: ReplicationCheckpoint): Promise<void> {
+  /** Deletes log records before `before`, which every replica has applied, with `extra` writes in the same batch. */
+  async trimBefore(before: number, checkpoint: ReplicationCheckpoint, extra: EncodedWrites = new Map()): Promise<void> {
     const ops = this.db.batch();
+    for (const [key, value] of extra) {
+      if (value === null) ops.del(key);
+      else ops.put(key, value);
+    }
     for await (const key of this.db.keys({ gte: LOG_PREFIX, lt: logKey(before) })) ops.del(key);
     ops.put(REPLICATION_KEY, packr.pack(checkpoint));
     await ops.write({ sync: true });
   }
 
   /**
-   * The applied state as key/value pairs from one consistent LevelDB snapshot (an iterator sees a
-   * fixed version), with the checkpoint read from the same snapshot. Log records are left out.
+   * The applied state as key/value pairs from one consistent LevelDB snapshot, header first.
+   * Log records are left out; bodies that live in them are sent as body keys of their own, since
+   * the receiving node's log starts after the snapshot.
    */
   async *exportSnapshot(): AsyncGenerator<[string, Buffer] | SnapshotHeader> {
-    const iterator = this.db.iterator();
+    const snapshot = this.db.snapshot();
     try {
-      const pairs: Array<[string, Buffer]> = [];
-      let header: SnapshotHeader = { appliedEnd: 0, epochs: [] };
-      for await (const [key, value] of iterator) {
-        if (key.startsWith(LOG_PREFIX)) continue;
-        if (key === REPLICATION_KEY) {
-          const cp = packr.unpack(value) as ReplicationCheckpoint;
-          header = { appliedEnd: cp.appliedEnd, epochs: cp.epochs };
-          continue;
-        }
-        pairs.push([key, value]);
+      const raw = await this.db.get(REPLICATION_KEY, { snapshot });
+      const cp: ReplicationCheckpoint = raw ? (packr.unpack(raw) as ReplicationCheckpoint) : { appliedEnd: 0, logStart: 0, epochs: [] };
+      yield { appliedEnd: cp.appliedEnd, epochs: cp.epochs } satisfies SnapshotHeader;
+      for await (const [key, value] of this.db.iterator({ snapshot })) {
+        if (key.startsWith(LOG_PREFIX) || key === REPLICATION_KEY) continue;
+        yield [key, value];
+        if (!key.startsWith(META_PREFIX)) continue;
+        const meta = packr.unpack(value) as MessageMeta;
+        if (meta.logRef === undefined) continue;
+        const record = await this.db.get(logKey(meta.logRef), { snapshot });
+        if (!record) continue; // trimmed: the body has a key of its own, already sent
+        const payload = decodeLogEntry(record).payload;
+        const m = payload.type === 'send' ? payload.messages.find((x) => x.id === meta.id) : undefined;
+        if (m) yield [bodyKey(meta.id), packr.pack(m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body })];
       }
-      yield header;
-      for (const pair of pairs) yield pair;
     } finally {
-      await iterator.close().catch(() => {});
+      await snapshot.close();
     }
   }
 

@@ -1,0 +1,92 @@
+/**
+ * Replication benchmark: a 3-node cluster (private ZooKeeper, three backend node processes on
+ * this machine) driven over the native API. 1 KiB messages in batches of 10 with many in flight,
+ * then receive+delete, then single-message sends one at a time for latency. Every acknowledged
+ * send is on the disks of at least minInSync nodes. The last line is JSON.
+ *   npm run bench:replication -- [--messages N] [--concurrency C] [--latency-samples N] [--nodes url,url,url]
+ */
+import { parseArgs } from 'node:util';
+import { NativeClient } from '../support/native-client.ts';
+import type { TestCluster } from '../support/cluster.ts';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '100000' },
+    concurrency: { type: 'string', default: '64' },
+    size: { type: 'string', default: '1024' },
+    'latency-samples': { type: 'string', default: '2000' },
+    nodes: { type: 'string' },
+  },
+});
+const total = Number(values.messages);
+const concurrency = Number(values.concurrency);
+const body = 'x'.repeat(Number(values.size));
+
+let cluster: TestCluster | undefined;
+let urls: string[];
+if (values.nodes) urls = values.nodes.split(',');
+else {
+  const { startCluster } = await import('../support/cluster.ts');
+  cluster = await startCluster({ nodes: 3, sessionTimeoutMs: 4000 });
+  await cluster.waitForLeader();
+  urls = cluster.nodes.map((n) => n.url);
+}
+const client = new NativeClient({ nodes: urls, connections: concurrency });
+const queue = `bench-${Date.now()}`;
+
+try {
+  await client.call('CreateQueue', { queue });
+
+  async function timed(label: string, worker: () => Promise<number>): Promise<number> {
+    const start = process.hrtime.bigint();
+    const counts = await Promise.all(Array.from({ length: concurrency }, worker));
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const done = counts.reduce((a, b) => a + b, 0);
+    const rate = Math.round(done / seconds);
+    console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s`);
+    return rate;
+  }
+
+  let toSend = total;
+  const sendPerSec = await timed('send', async () => {
+    let sent = 0;
+    while (toSend > 0) {
+      const n = Math.min(10, toSend);
+      toSend -= n;
+      const res = await client.call('SendMessageBatch', { queue, entries: Array.from({ length: n }, (_, i) => ({ id: String(i), body })) });
+      if (res.failed.length > 0) throw new Error(`send failed: ${JSON.stringify(res.failed[0])}`);
+      sent += n;
+    }
+    return sent;
+  });
+
+  let remaining = total;
+  const receiveDeletePerSec = await timed('receive+delete', async () => {
+    let done = 0;
+    while (remaining > 0) {
+      const { messages } = await client.call('ReceiveMessage', { queue, maxMessages: 10, visibilityTimeoutSeconds: 300 });
+      if (messages.length === 0) break;
+      remaining -= messages.length;
+      const res = await client.call('DeleteMessageBatch', { queue, entries: messages.map((m, i) => ({ id: String(i), receiptHandle: m.receiptHandle })) });
+      if (res.failed.length > 0) throw new Error(`delete failed: ${JSON.stringify(res.failed[0])}`);
+      done += messages.length;
+    }
+    return done;
+  });
+
+  const samples = Number(values['latency-samples']);
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const start = process.hrtime.bigint();
+    await client.call('SendMessageBatch', { queue, entries: [{ id: 'one', body }] });
+    latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]! * 100) / 100;
+  console.log(`single sends, one at a time: p50 ${pct(50)} ms, p99 ${pct(99)} ms over ${samples}`);
+  console.log(`client retries: ${client.retries}`);
+  console.log(JSON.stringify({ sendPerSec, receiveDeletePerSec, sendLatencyP50Ms: pct(50), sendLatencyP99Ms: pct(99) }));
+} finally {
+  await client.close();
+  await cluster?.close();
+}
