@@ -78,6 +78,11 @@ if (!/^(\/[A-Za-z0-9_.-]+)+$/.test(zkRoot)) fail(`--zk-root must be an absolute 
 const logger = pino({ base: { node: nodeId, cluster: clusterId } });
 const log = (message: string, extra: Record<string, unknown> = {}): void => logger.info(extra, message);
 
+const replicaLagMs = integer('replica-lag-ms', parsed['replica-lag-ms'], DEFAULTS.replicaLagMs, 100);
+const fetchWaitMs = integer('fetch-wait-ms', parsed['fetch-wait-ms'], Math.min(DEFAULTS.fetchWaitMs, Math.floor(replicaLagMs / 4)), 0);
+// A follower parked in a long fetch must still look alive to its leader.
+if (fetchWaitMs * 2 >= replicaLagMs) fail(`--fetch-wait-ms (${fetchWaitMs}) must be less than half of --replica-lag-ms (${replicaLagMs})`);
+
 let node: ReplicaNode;
 try {
   node = await ReplicaNode.open({
@@ -89,8 +94,8 @@ try {
     zkRoot,
     minInSync: integer('min-insync', parsed['min-insync'] ?? env.CONVEYOR_MIN_INSYNC, DEFAULTS.minInSync, 1),
     sessionTimeoutMs: integer('session-timeout-ms', parsed['session-timeout-ms'], DEFAULTS.sessionTimeoutMs, 1_000),
-    replicaLagMs: integer('replica-lag-ms', parsed['replica-lag-ms'], DEFAULTS.replicaLagMs, 100),
-    fetchWaitMs: integer('fetch-wait-ms', parsed['fetch-wait-ms'], DEFAULTS.fetchWaitMs, 0),
+    replicaLagMs,
+    fetchWaitMs,
     log,
   });
 } catch (error) {

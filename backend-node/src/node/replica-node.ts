@@ -138,7 +138,8 @@ export class ReplicaNode {
     if (req.clusterId !== this.options.clusterId) {
       throw new ConveyorError('InvalidParameterValue', `This node belongs to cluster ${this.options.clusterId}, not ${req.clusterId}.`, { node: this.options.nodeId });
     }
-    if (req.epoch > this.knownEpoch) this.noteEpoch(req.epoch);
+    // A request's epoch is only a claim: roles change on ZooKeeper's word, so look there.
+    if (req.epoch > this.knownEpoch) this.reconcile();
     const leader = this.leader;
     if (this.role !== 'leader' || !leader || !this.coordinator.leaseValid()) this.engine(); // throws NotLeader
     return leader!.handleFetch(req);

@@ -82,7 +82,8 @@ export class LeaderBookkeeping {
     const expand: string[] = [];
     for (const [id, p] of this.followers) {
       const inIsr = this.isrSet.has(id);
-      const lagging = p.ackedEnd < this.logEnd && now - p.caughtUpAt > this.options.replicaLagMs;
+      // Behind for too long, or silent for too long (Kafka's replica.lag.time.max.ms covers both).
+      const lagging = (p.ackedEnd < this.logEnd && now - p.caughtUpAt > this.options.replicaLagMs) || now - p.lastFetchAt > this.options.replicaLagMs;
       if (inIsr && lagging) shrink.push(id);
       else if (!inIsr && p.ackedEnd >= this.hw && now - p.lastFetchAt <= this.options.replicaLagMs) expand.push(id);
     }

@@ -222,10 +222,15 @@ export class LeaderPipeline implements CommitPipeline {
   async handleFetch(req: FetchRequest): Promise<FetchResponse> {
     const epoch = this.options.epoch;
     if (req.epoch > epoch) {
-      this.options.onDeposed(`follower ${req.followerId} knows epoch ${req.epoch}`);
-      throw new ConveyorError('NotLeader', `This node's epoch ${epoch} is over; epoch ${req.epoch} exists.`, { node: this.options.nodeId, epoch });
+      // Not trusted on its own (anyone can send a number); the node re-checks ZooKeeper.
+      throw new ConveyorError('NotLeader', `Follower ${req.followerId} claims epoch ${req.epoch}, newer than this leader's ${epoch}.`, { node: this.options.nodeId, epoch });
     }
     if (this.failure) throw this.failure;
+    // Records of this epoch past its log end cannot exist anywhere (a longer log from an older
+    // epoch can: it diverges and is truncated below).
+    if (req.fetchOffset > this.log.logEnd && req.lastFetchedEpoch >= epoch) {
+      throw new ConveyorError('InvalidParameterValue', `Fetch offset ${req.fetchOffset} is past the log end ${this.log.logEnd}.`, { node: this.options.nodeId });
+    }
     if (req.fetchOffset < this.log.logStart) return { kind: 'snapshotRequired', epoch, logStart: this.log.logStart };
     const diverged = divergence(this.log.epochs, this.log.logEnd, req.fetchOffset, req.lastFetchedEpoch);
     if (diverged) return { kind: 'diverging', epoch, divergingEpoch: diverged.epoch, endOffset: diverged.endOffset };

@@ -1,0 +1,140 @@
+/**
+ * Recovery of a replicated cluster: a restart of every node and of ZooKeeper keeps every
+ * acknowledged message with its receive count; a node that lost its disk rejoins from a snapshot
+ * and can then lead; malformed replication requests are refused and change nothing.
+ */
+import { rm } from 'node:fs/promises';
+import { request } from 'undici';
+import t, { type Test } from 'tap';
+import { decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeError } from '@conveyor/client-sdk/wire';
+import { NativeClient, startCluster, type TestCluster } from '../support/index.ts';
+
+async function openCluster(t: Test): Promise<{ cluster: TestCluster; client: NativeClient }> {
+  const cluster = await startCluster({ nodes: 3, sessionTimeoutMs: 2_000, replicaLagMs: 1_000 });
+  t.teardown(() => cluster.close());
+  await cluster.waitForLeader();
+  const client = new NativeClient({ nodes: cluster.nodes.map((n) => n.url), deadlineMs: 30_000, requestTimeoutMs: 5_000 });
+  t.teardown(() => client.close());
+  return { cluster, client };
+}
+
+async function sendMany(client: NativeClient, queue: string, count: number, prefix: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i += 10) {
+    const entries = Array.from({ length: Math.min(10, count - i) }, (_, k) => ({ id: `e${k}`, body: `${prefix}${i + k}`, groupId: queue.endsWith('.fifo') ? `g${(i + k) % 3}` : undefined, dedupId: queue.endsWith('.fifo') ? `${prefix}${i + k}` : undefined }));
+    const res = await client.call('SendMessageBatch', { queue, entries });
+    if (res.failed.length > 0) throw new Error(JSON.stringify(res.failed[0]));
+    bodies.push(...entries.map((e) => e.body));
+  }
+  return bodies;
+}
+
+/** Receives everything visible; returns body → ApproximateReceiveCount, in receive order per group. */
+async function drain(client: NativeClient, queue: string): Promise<Array<{ body: string; count: number; group?: string }>> {
+  const out: Array<{ body: string; count: number; group?: string }> = [];
+  let empty = 0;
+  for (let pass = 0; pass < 50_000 && empty < 3; pass++) {
+    const { messages } = await client.call('ReceiveMessage', { queue, maxMessages: 10, waitTimeSeconds: 1, visibilityTimeoutSeconds: 600 });
+    if (messages.length === 0) {
+      empty += 1;
+      continue;
+    }
+    empty = 0;
+    for (const m of messages) out.push({ body: m.body, count: Number(m.systemAttributes.ApproximateReceiveCount), group: m.systemAttributes.MessageGroupId });
+    await client.call('DeleteMessageBatch', { queue, entries: messages.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
+  }
+  return out;
+}
+
+t.test('stopping every node and ZooKeeper and starting them again keeps every acknowledged message and its receive count', async (t) => {
+  const { cluster, client } = await openCluster(t);
+  await client.call('CreateQueue', { queue: 'durable' });
+  await client.call('CreateQueue', { queue: 'durable.fifo', attributes: { FifoQueue: 'true' } });
+  const standard = await sendMany(client, 'durable', 300, 's');
+  const fifo = await sendMany(client, 'durable.fifo', 90, 'f');
+  const { messages: received } = await client.call('ReceiveMessage', { queue: 'durable', maxMessages: 10, visibilityTimeoutSeconds: 1 });
+  const deleted = received.slice(0, 4);
+  await client.call('DeleteMessageBatch', { queue: 'durable', entries: deleted.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
+  const receivedOnce = new Set(received.slice(4).map((m) => m.body));
+
+  for (const node of cluster.nodes) await cluster.stopNode(node.id);
+  await cluster.zookeeper.kill();
+  await cluster.zookeeper.restart();
+  for (const node of cluster.nodes) await cluster.restart(node.id);
+  await cluster.waitForLeader(20_000);
+
+  const afterStd = await drain(client, 'durable');
+  const gone = new Set(deleted.map((m) => m.body));
+  const expected = standard.filter((b) => !gone.has(b));
+  const got = new Set(afterStd.map((m) => m.body));
+  t.same(expected.filter((b) => !got.has(b)), [], `every undeleted message survives (${expected.length})`);
+  t.notOk(afterStd.some((m) => gone.has(m.body)), 'deleted messages stay deleted');
+  const counts = afterStd.filter((m) => receivedOnce.has(m.body)).map((m) => m.count);
+  t.ok(counts.length === receivedOnce.size && counts.every((c) => c === 2), `messages received once before the restart are on their second receive (${counts.join(',')})`);
+  t.ok(afterStd.filter((m) => !receivedOnce.has(m.body)).every((m) => m.count === 1), 'the others on their first');
+
+  const afterFifo = await drain(client, 'durable.fifo');
+  t.same(afterFifo.map((m) => m.body).sort(), [...fifo].sort(), 'every FIFO message survives');
+  for (const g of ['g0', 'g1', 'g2']) {
+    const order = afterFifo.filter((m) => m.group === g).map((m) => Number(m.body.slice(1)));
+    t.same(order, [...order].sort((a, b) => a - b), `group ${g} is delivered in order`);
+  }
+});
+
+t.test('a node that lost its data rejoins from a snapshot and can then lead', async (t) => {
+  const { cluster, client } = await openCluster(t);
+  await client.call('CreateQueue', { queue: 'snap' });
+  // Enough records that the leader trims its log, so a blank node cannot catch up from the log alone.
+  const first = await sendMany(client, 'snap', 15_000, 'a');
+  const { id: leader } = await cluster.waitForLeader();
+  await cluster.waitFor(async () => ((await cluster.status(leader)).logStart > 0 ? true : undefined), 20_000, 'the leader to trim its log');
+  const [blank, other] = cluster.nodes.filter((n) => n.id !== leader).map((n) => n.id) as [string, string];
+  await cluster.kill(blank);
+  await rm(cluster.node(blank).dataDir, { recursive: true, force: true });
+  await cluster.restart(blank);
+  const second = await sendMany(client, 'snap', 500, 'b');
+  await cluster.waitFor(async () => {
+    const [l, b] = await Promise.all([cluster.status(leader), cluster.status(blank)]);
+    return l.isr.includes(blank) && b.appliedEnd >= l.highWatermark - 1 ? true : undefined;
+  }, 30_000, 'the blank node to catch up and rejoin the ISR');
+  t.match(cluster.logTail(blank, 400), /snapshot installed/, 'it caught up through a snapshot');
+
+  // Make the rebuilt node the only possible leader, then let the other one catch up from it.
+  await cluster.stopNode(other);
+  await cluster.waitFor(async () => (!(await cluster.status(leader)).isr.includes(other) ? true : undefined), 15_000, 'the stopped node to leave the ISR');
+  await cluster.kill(leader);
+  const next = await cluster.waitFor(async () => {
+    const s = await cluster.status(blank).catch(() => undefined);
+    return s?.role === 'leader' ? s : undefined;
+  }, 15_000, 'the rebuilt node to lead');
+  t.equal(next.nodeId, blank, 'the rebuilt node leads');
+  await cluster.restart(other);
+  const seen = new Set((await drain(client, 'snap')).map((m) => m.body));
+  const missing = [...first, ...second].filter((b) => !seen.has(b));
+  t.same(missing.slice(0, 10), [], `every message, bodies included, is served by the rebuilt leader (${missing.length} missing of ${first.length + second.length})`);
+});
+
+t.test('malformed or misdirected replication requests are refused with typed errors', async (t) => {
+  const { cluster } = await openCluster(t);
+  const { id: leader } = await cluster.waitForLeader();
+  const leaderUrl = cluster.node(leader).url;
+  const follower = cluster.nodes.find((n) => n.id !== leader)!;
+  const before = await cluster.status(leader);
+  const fetch = async (url: string, body: Buffer): Promise<{ status: number; code?: string }> => {
+    const res = await request(`${url}/replication/fetch`, { method: 'POST', headers: { 'content-type': NATIVE_CONTENT_TYPE }, body, headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    return { status: res.statusCode, code: res.statusCode === 200 ? undefined : decodeNative<NativeError>(bytes).error.code };
+  };
+  const valid = { clusterId: cluster.clusterId, followerId: 'intruder', epoch: before.epoch, fetchOffset: 0, lastFetchedEpoch: -1, appliedEnd: 0, maxWaitMs: 0 };
+  t.same(await fetch(leaderUrl, Buffer.from([0xc1, 0x00])), { status: 400, code: 'InvalidParameterValue' }, 'bytes that are not msgpack');
+  t.same(await fetch(leaderUrl, encodeNative({ ...valid, fetchOffset: -5 })), { status: 400, code: 'InvalidParameterValue' }, 'a negative offset');
+  t.same(await fetch(leaderUrl, encodeNative({ ...valid, fetchOffset: 'x' })), { status: 400, code: 'InvalidParameterValue' }, 'an offset that is not a number');
+  t.same(await fetch(leaderUrl, encodeNative({ ...valid, fetchOffset: before.logEnd + 1000, lastFetchedEpoch: before.epoch })), { status: 400, code: 'InvalidParameterValue' }, 'an offset past the log end');
+  t.same(await fetch(leaderUrl, encodeNative({ ...valid, clusterId: 'another-cluster' })), { status: 400, code: 'InvalidParameterValue' }, 'another cluster');
+  t.same(await fetch(follower.url, encodeNative(valid)), { status: 503, code: 'NotLeader' }, 'a node that does not lead');
+  t.same(await fetch(leaderUrl, encodeNative({ ...valid, epoch: before.epoch + 1000 })), { status: 503, code: 'NotLeader' }, 'an epoch the leader has not seen is refused');
+  const after = await cluster.status(leader);
+  t.equal(after.role, 'leader', 'and none of it deposed the leader');
+  t.equal(after.epoch, before.epoch, 'or changed the epoch');
+  t.same(after.isr, before.isr, 'or the ISR');
+});
