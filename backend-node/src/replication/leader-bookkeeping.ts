@@ -22,6 +22,13 @@ export class LeaderBookkeeping {
   private readonly followers = new Map<string, FollowerProgress>();
   private isrSet: Set<string>;
   private hw: number;
+  /**
+   * This leader's log end at election, where its epoch starts. Records before it may have been
+   * acknowledged by an earlier leader while this one's HW still lags (it learns the HW late), so
+   * a follower joins the ISR only once it has them all, or it could be elected without them
+   * (Kafka's leaderEpochStartOffset check, KAFKA-7128).
+   */
+  private readonly epochStartOffset: number;
   logEnd: number;
   persistedEnd: number;
   selfAppliedEnd: number;
@@ -37,6 +44,7 @@ export class LeaderBookkeeping {
     this.logEnd = start.logEnd;
     this.persistedEnd = start.persistedEnd;
     this.hw = start.highWatermark;
+    this.epochStartOffset = start.logEnd;
     this.selfAppliedEnd = start.appliedEnd;
     // Followers in the ISR at election time get a full lag period to show up.
     for (const id of this.isrSet) if (id !== self) this.followers.set(id, { ackedEnd: 0, appliedEnd: 0, lastFetchAt: now, logEndAtLastFetch: 0, caughtUpAt: now });
@@ -76,7 +84,7 @@ export class LeaderBookkeeping {
     return this.recompute();
   }
 
-  /** Members to drop (lagging past replicaLagMs) and followers to add (caught up to the HW). */
+  /** Members to drop (lagging past replicaLagMs) and followers to add (caught up to the HW and the epoch start). */
   isrChanges(now: number): { shrink: string[]; expand: string[] } {
     const shrink: string[] = [];
     const expand: string[] = [];
@@ -85,7 +93,7 @@ export class LeaderBookkeeping {
       // Behind for too long, or silent for too long (Kafka's replica.lag.time.max.ms covers both).
       const lagging = (p.ackedEnd < this.logEnd && now - p.caughtUpAt > this.options.replicaLagMs) || now - p.lastFetchAt > this.options.replicaLagMs;
       if (inIsr && lagging) shrink.push(id);
-      else if (!inIsr && p.ackedEnd >= this.hw && now - p.lastFetchAt <= this.options.replicaLagMs) expand.push(id);
+      else if (!inIsr && p.ackedEnd >= Math.max(this.hw, this.epochStartOffset) && now - p.lastFetchAt <= this.options.replicaLagMs) expand.push(id);
     }
     return { shrink: shrink.sort(), expand: expand.sort() };
   }

@@ -139,6 +139,10 @@ export class ReplicaLog {
     this.persistedEnd = start;
     this.appliedEnd = start;
     this.epochs = new EpochCache(epochs);
+    // The leader's checkpoint may list epochs that start past its applied state (its log went
+    // on): they describe none of the records here, and would make the leader's next records
+    // look older than this log's last epoch.
+    this.epochs.truncateTo(start);
     this.lastEpochValue = this.epochs.latestEpoch();
   }
 }

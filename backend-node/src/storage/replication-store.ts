@@ -137,7 +137,9 @@ export class ReplicationStore {
         ops = this.db.batch();
       }
     }
-    ops.put(REPLICATION_KEY, packr.pack({ appliedEnd: header.appliedEnd, logStart: header.appliedEnd, epochs: header.epochs } satisfies ReplicationCheckpoint));
+    // Epochs that start at or past the snapshot's end are not in this log (yet): the leader sends them again.
+    const epochs = header.epochs.filter((e) => e.startOffset < header.appliedEnd);
+    ops.put(REPLICATION_KEY, packr.pack({ appliedEnd: header.appliedEnd, logStart: header.appliedEnd, epochs } satisfies ReplicationCheckpoint));
     await ops.write({ sync: true });
   }
 }
