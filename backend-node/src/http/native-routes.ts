@@ -5,7 +5,7 @@
 import { ConveyorError, LIMITS, formatQueueConfig, type NativeAction, type NativeActions } from '@conveyor/client-sdk/wire';
 import type { QueueEngine } from '../engine/engine.ts';
 
-type Handler<A extends NativeAction> = (engine: QueueEngine, req: NativeActions[A]['request'], signal: AbortSignal) => Promise<NativeActions[A]['response']>;
+type Handler<A extends NativeAction> = (engine: QueueEngine, req: NativeActions[A]['request'], signal: AbortSignal | undefined) => Promise<NativeActions[A]['response']>;
 
 function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string' || value.length === 0) throw new ConveyorError('MissingParameter', `The request must contain the parameter ${name}.`, { parameter: name });
@@ -90,7 +90,7 @@ export function isNativeAction(name: string): name is NativeAction {
   return Object.hasOwn(handlers, name);
 }
 
-export function dispatchNative(action: NativeAction, engine: QueueEngine, request: unknown, signal: AbortSignal): Promise<unknown> {
+export function dispatchNative(action: NativeAction, engine: QueueEngine, request: unknown, signal: AbortSignal | undefined): Promise<unknown> {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     throw new ConveyorError('InvalidParameterValue', 'The request body must be a msgpack map.', { action });
   }

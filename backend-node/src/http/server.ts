@@ -70,14 +70,16 @@ export function buildServer(node: ReplicaNode, options: ServerOptions): FastifyI
     const { action } = request.params;
     if (!isNativeAction(action)) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
     // Only a long poll needs to hear that its client went away (and ending it early is all it does).
-    const abort = new AbortController();
     const body = request.body as { waitTimeSeconds?: unknown } | undefined;
+    let signal: AbortSignal | undefined;
     if (action === 'ReceiveMessage' && typeof body?.waitTimeSeconds === 'number' && body.waitTimeSeconds > 0) {
+      const abort = new AbortController();
+      signal = abort.signal;
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) abort.abort();
       });
     }
-    const result = await dispatchNative(action, node.engine(), request.body, abort.signal);
+    const result = await dispatchNative(action, node.engine(), request.body, signal);
     return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(result));
   });
 

@@ -176,7 +176,8 @@ export class ReplicaNode {
    */
   private async materializeBodies(point: number, machine: QueueStateMachine, extra: ReadonlyArray<{ id: string; logRef: number }>): Promise<EncodedWrites> {
     const refs = [...extra];
-    for (const meta of machine.allMessages()) if (meta.logRef !== undefined && meta.logRef < point) refs.push({ id: meta.id, logRef: meta.logRef });
+    // Records before the log start were trimmed earlier, after their bodies got keys of their own.
+    for (const meta of machine.messagesLoggedBetween(this.replicaLog.logStart, point)) refs.push({ id: meta.id, logRef: meta.logRef! });
     const writes: EncodedWrites = new Map();
     for (let i = 0; i < refs.length; i += 1_000) {
       const chunk = refs.slice(i, i + 1_000);

@@ -68,9 +68,13 @@ export class QueueState {
     return this.inflight.size;
   }
 
+  /** True once a message came in from another queue (dead-letter redrive): enqueue order then says nothing about log order. */
+  hasMovedIn = false;
+
   /** Adds a message (new, moved in, or loaded at start) and files it by its visibility at `now`. */
   add(meta: MessageMeta, now: number): void {
     this.messages.set(meta.seq, meta);
+    if (meta.dlqSourceArn !== undefined) this.hasMovedIn = true;
     const group = this.groupOf(meta);
     if (group) {
       group.seqs.push(meta.seq);

@@ -119,9 +119,19 @@ export class QueueStateMachine {
     return [...this.byName.keys()];
   }
 
-  /** Every message of every queue (for storage housekeeping, not for serving). */
-  *allMessages(): Generator<MessageMeta> {
-    for (const state of this.byName.values()) yield* state.messages.values();
+  /**
+   * Messages whose bodies live in log records in [from, point). Messages are in log order within a
+   * queue (enqueue order), so the scan stops at the first later one, unless redriven messages
+   * came in out of order.
+   */
+  *messagesLoggedBetween(from: number, point: number): Generator<MessageMeta> {
+    for (const state of this.byName.values()) {
+      for (const meta of state.messages.values()) {
+        if (meta.logRef === undefined || meta.logRef < from) continue;
+        if (meta.logRef < point) yield meta;
+        else if (!state.hasMovedIn) break;
+      }
+    }
   }
 
   // ---------------------------------------------------------------- loading at start
