@@ -6,7 +6,7 @@
  *   npm run bench:replication -- [--messages N] [--concurrency C] [--latency-samples N] [--nodes url,url,url]
  */
 import { parseArgs } from 'node:util';
-import { NativeClient } from '../support/native-client.ts';
+import { NativeClient } from '@conveyor/client-sdk';
 import type { TestCluster } from '../support/cluster.ts';
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 export * from './fake-clock.ts';
 export * from './engine.ts';
 export * from './errors.ts';
-export * from './native-client.ts';
+export { NativeClient, type NativeClientOptions } from '@conveyor/client-sdk';
 export * from './zookeeper.ts';
 export * from './cluster.ts';

@@ -225,11 +225,12 @@ export class QueueEngine {
 
   // ---------------------------------------------------------------- queues
 
-  async createQueue(name: string, attributes: Readonly<Record<string, string>> = {}): Promise<QueueRecord> {
+  /** Creates a queue (idempotent for equal attributes). `arn` is given by the metadata layer, which knows the owner. */
+  async createQueue(name: string, attributes: Readonly<Record<string, string>> = {}, arn?: string): Promise<QueueRecord> {
     checkQueueName(name);
     const config = parseQueueAttributes(name, attributes, defaultQueueConfig(isFifoName(name)), true);
     const ctx = this.context();
-    const { record, result } = this.machine.decideCreateQueue(name, config, `${this.arnPrefix}:${name}`, ctx.now);
+    const { record, result } = this.machine.decideCreateQueue(name, config, arn ?? `${this.arnPrefix}:${name}`, ctx.now);
     if (record) await this.run(record);
     else await this.committer.barrier();
     return result;
@@ -250,6 +251,14 @@ export class QueueEngine {
 
   listQueues(prefix = ''): string[] {
     return this.machine.queueNames().filter((n) => n.startsWith(prefix)).sort();
+  }
+
+  /** Approximate counters of every queue, now (no wait for durability: for status and placement). */
+  queueCounts(): Record<string, { visible: number; inflight: number; delayed: number }> {
+    const out: Record<string, { visible: number; inflight: number; delayed: number }> = {};
+    const now = this.machine.timestamp(this.clock());
+    for (const name of this.machine.queueNames()) out[name] = this.machine.queue(name).counts(now);
+    return out;
   }
 
   async describeQueue(name: string): Promise<QueueDescription> {

@@ -40,7 +40,8 @@ function maxEntries(value: unknown): number {
 
 const handlers: { [A in NativeAction]: Handler<A> } = {
   async CreateQueue(engine, req) {
-    const record = await engine.createQueue(requireString(req.queue, 'queue'), optionalStringMap(req.attributes, 'attributes'));
+    const arn = typeof req.arn === 'string' && /^arn:[\w-]+:sqs:[\w-]*:\w*:[\w.-]+$/.test(req.arn) ? req.arn : undefined;
+    const record = await engine.createQueue(requireString(req.queue, 'queue'), optionalStringMap(req.attributes, 'attributes'), arn);
     return { queue: record.name, arn: record.arn };
   },
   async DeleteQueue(engine, req) {

@@ -52,6 +52,8 @@ export interface NodeStatus {
   appliedEnd: number;
   leaseValid: boolean;
   followers?: Record<string, { ackedEnd: number; appliedEnd: number; lag: number; inSync: boolean }>;
+  /** The leader's per-queue counters. */
+  queues?: Record<string, { visible: number; inflight: number; delayed: number }>;
 }
 
 async function loadMachine(store: LevelQueueStore, now: number): Promise<QueueStateMachine> {
@@ -167,6 +169,7 @@ export class ReplicaNode {
       leaseValid: this.coordinator.leaseValid(),
     };
     if (this.leader) status.followers = this.leader.bookkeeping.progress();
+    if (this.engineValue) status.queues = this.engineValue.queueCounts();
     return status;
   }
 

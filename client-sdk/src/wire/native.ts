@@ -66,7 +66,7 @@ export interface NativeQueueInfo {
 
 /** Every native action: its request and its response. */
 export interface NativeActions {
-  CreateQueue: { request: { queue: string; attributes?: Record<string, string> }; response: { queue: string; arn: string } };
+  CreateQueue: { request: { queue: string; attributes?: Record<string, string>; arn?: string }; response: { queue: string; arn: string } };
   DeleteQueue: { request: { queue: string }; response: Record<string, never> };
   SetQueueAttributes: { request: { queue: string; attributes: Record<string, string> }; response: Record<string, never> };
   GetQueue: { request: { queue: string }; response: NativeQueueInfo };

@@ -1,10 +1,10 @@
 /**
- * A small client of the backend nodes' native API for tests and benchmarks: msgpack over undici,
+ * A client of the backend nodes' native API: msgpack over undici,
  * finds the leader among the nodes it knows and follows NotLeader answers and refused
  * connections until a deadline.
  */
 import { Agent, request } from 'undici';
-import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from '@conveyor/client-sdk/wire';
+import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from './wire/index.ts';
 
 export interface NativeClientOptions {
   /** Base URLs of every node of the cluster. */

@@ -1,0 +1,4 @@
+/** Public entry point of the metadata service. */
+export { MetadataService, type MetadataOptions, type QueueAnswer, type ClusterView } from './metadata-service.ts';
+export { buildMetadataServer } from './http/server.ts';
+export type { QueueRecord } from './core/queue-record.ts';

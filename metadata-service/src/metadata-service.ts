@@ -1,0 +1,332 @@
+/**
+ * The metadata service: the queue registry in ZooKeeper (`<root>/queues/<name>`), placement of new
+ * queues on backend clusters, and the cluster view. Reads come from the watched cache with the
+ * znode version; writes go to ZooKeeper with compare-and-set and fail fast (503) while it is
+ * unreachable. Creating or deleting a queue also creates or drops it on its backend cluster.
+ */
+import { ConveyorError, NativeClient, formatQueueConfig, isConveyorError, type NativeQueueInfo } from '@conveyor/client-sdk';
+import { zk, ZkSession } from '@conveyor/backend-node';
+import { request } from 'undici';
+import { attributeView, buildQueueRecord, checkTags, differingAttribute, paginate, withAttributes, type QueueRecord } from './core/queue-record.ts';
+import { chooseCluster, type ClusterLoad } from './core/placement.ts';
+import { RegistryCache, type Versioned } from './registry-cache.ts';
+
+export interface MetadataOptions {
+  zookeeper: string;
+  root: string;
+  region: string;
+  /** Account id used when a request names none. */
+  defaultOwner: string;
+  sessionTimeoutMs: number;
+  /** SQS refuses to recreate a deleted name for 60 s; 0 (the default) allows it at once. */
+  deletedRecentlyMs: number;
+  log: (message: string, extra?: Record<string, unknown>) => void;
+}
+
+export interface QueueAnswer {
+  queue: QueueRecord;
+  version: number;
+  stale: boolean;
+}
+
+export interface ClusterView {
+  id: string;
+  epoch: number | null;
+  leader: string | null;
+  isr: string[];
+  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean }>;
+  queues: Record<string, { visible: number; inflight: number; delayed: number }>;
+  reachable: boolean;
+}
+
+const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+const MAX_CAS_ATTEMPTS = 5;
+
+export class MetadataService {
+  readonly cache: RegistryCache;
+  private readonly session: ZkSession;
+  private readonly clients = new Map<string, { key: string; client: NativeClient }>();
+
+  constructor(private readonly options: MetadataOptions) {
+    this.session = new ZkSession({ connectString: options.zookeeper, sessionTimeoutMs: options.sessionTimeoutMs, leaseMs: Math.floor(options.sessionTimeoutMs * 0.6), log: options.log });
+    this.cache = new RegistryCache(this.session, options.root.replace(/\/+$/, ''), options.log);
+  }
+
+  async start(): Promise<void> {
+    await this.session.start();
+    await this.cache.loaded;
+  }
+
+  get stale(): boolean {
+    return !this.session.leaseValid();
+  }
+
+  private assertWritable(): void {
+    if (this.stale) throw new ConveyorError('ServiceUnavailable', 'ZooKeeper is unreachable: queue changes are refused until it answers again (reads are served from cache).');
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  getQueue(name: string): QueueAnswer {
+    const entry = this.cache.queues.get(name);
+    if (!entry) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
+    return { queue: entry.value, version: entry.version, stale: this.stale };
+  }
+
+  listQueues(prefix: string, maxResults: number | undefined, nextToken: string | undefined, owner?: string): { names: string[]; nextToken?: string; stale: boolean } {
+    const names = [...this.cache.queues.values()]
+      .map((e) => e.value)
+      .filter((q) => q.name.startsWith(prefix) && (owner === undefined || q.owner === owner))
+      .map((q) => q.name)
+      .sort();
+    return { ...paginate(names, maxResults, nextToken), stale: this.stale };
+  }
+
+  deadLetterSources(name: string, maxResults: number | undefined, nextToken: string | undefined): { names: string[]; nextToken?: string } {
+    this.getQueue(name);
+    const names = [...this.cache.queues.values()].map((e) => e.value).filter((q) => q.config.redrive?.deadLetterQueue === name).map((q) => q.name).sort();
+    return paginate(names, maxResults, nextToken);
+  }
+
+  /** GetQueueAttributes `All`, with counters from the queue's backend leader. */
+  async queueAttributes(name: string): Promise<Record<string, string>> {
+    const { queue } = this.getQueue(name);
+    const info = await this.backend(queue.clusterId).call('GetQueue', { queue: name }).catch(() => undefined as NativeQueueInfo | undefined);
+    return attributeView(queue, info?.counts);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  private queuePath(name: string): string {
+    return `${this.cache.queuesPath}/${name}`;
+  }
+
+  private async readQueue(name: string): Promise<Versioned<QueueRecord> | undefined> {
+    try {
+      const { data, stat } = await zk.withTimeout(zk.zkGetData(this.session.client, this.queuePath(name)), this.session.opTimeoutMs, 'read queue');
+      this.session.touch();
+      return { value: JSON.parse(data!.toString('utf8')) as QueueRecord, version: stat.version };
+    } catch (error) {
+      if (zk.zkErrorKind(error) === 'noNode') return undefined;
+      throw this.unavailable(error);
+    }
+  }
+
+  private unavailable(error: unknown): Error {
+    if (isConveyorError(error)) return error;
+    return new ConveyorError('ServiceUnavailable', `ZooKeeper did not complete the change: ${(error as Error).message}`, {}, { cause: error });
+  }
+
+  /** CreateQueue: idempotent for equal attributes; QueueNameExists for different ones. */
+  async createQueue(input: { name: string; attributes?: Record<string, string>; tags?: Record<string, string>; owner?: string }): Promise<QueueAnswer & { created: boolean }> {
+    this.assertWritable();
+    const now = Date.now();
+    const owner = input.owner ?? this.options.defaultOwner;
+    // Validate everything before choosing a cluster or touching ZooKeeper.
+    const draft = buildQueueRecord({ name: input.name, attributes: input.attributes ?? {}, tags: input.tags ?? {}, owner, region: this.options.region, clusterId: '-', now });
+    const existing = await this.readQueue(draft.name);
+    if (existing) return { ...(await this.sameOrConflict(existing, draft)), created: false };
+    await this.checkDeletedRecently(draft.name, now);
+    const clusterId = this.placeFor(draft);
+    const record: QueueRecord = { ...draft, clusterId };
+    try {
+      await zk.withTimeout(zk.zkCreate(this.session.client, this.queuePath(record.name), encode(record), zk.CreateMode.PERSISTENT), this.session.opTimeoutMs, 'create queue');
+      this.session.touch();
+    } catch (error) {
+      if (zk.zkErrorKind(error) !== 'nodeExists') throw this.unavailable(error);
+      const raced = await this.readQueue(record.name);
+      if (!raced) throw new ConveyorError('ServiceUnavailable', 'The queue changed while it was being created; try again.');
+      return { ...(await this.sameOrConflict(raced, draft)), created: false };
+    }
+    await this.cache.refreshQueueNow(record.name);
+    await this.ensureOnBackend(record);
+    const entry = this.cache.queues.get(record.name);
+    return { queue: entry?.value ?? record, version: entry?.version ?? 0, stale: false, created: true };
+  }
+
+  private async sameOrConflict(existing: Versioned<QueueRecord>, requested: QueueRecord): Promise<QueueAnswer> {
+    const differs = differingAttribute(existing.value, requested);
+    if (differs) throw new ConveyorError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${differs}`, { queue: requested.name, attribute: differs });
+    await this.ensureOnBackend(existing.value); // a retry completes a creation that failed half-way
+    return { queue: existing.value, version: existing.version, stale: false };
+  }
+
+  private async checkDeletedRecently(name: string, now: number): Promise<void> {
+    if (this.options.deletedRecentlyMs <= 0) return;
+    try {
+      const { data } = await zk.withTimeout(zk.zkGetData(this.session.client, `${this.cache.deletedPath}/${name}`), this.session.opTimeoutMs, 'read deleted');
+      const deletedAt = (JSON.parse(data!.toString('utf8')) as { deletedAt: number }).deletedAt;
+      if (now - deletedAt < this.options.deletedRecentlyMs) {
+        throw new ConveyorError('QueueDeletedRecently', `You must wait ${Math.ceil(this.options.deletedRecentlyMs / 1000)} seconds after deleting a queue before you can create another with the same name.`, { queue: name });
+      }
+    } catch (error) {
+      if (isConveyorError(error)) throw error;
+      if (zk.zkErrorKind(error) !== 'noNode') throw this.unavailable(error);
+    }
+  }
+
+  /** A queue with a dead-letter queue goes where its DLQ is (redrive moves messages inside one cluster). */
+  private placeFor(record: QueueRecord): string {
+    const dlq = record.config.redrive?.deadLetterQueue;
+    if (dlq) {
+      const target = this.cache.queues.get(dlq);
+      if (!target) throw new ConveyorError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Dead letter target does not exist.', { attribute: 'RedrivePolicy' });
+      return target.value.clusterId;
+    }
+    const chosen = chooseCluster(this.clusterLoads());
+    if (!chosen) throw new ConveyorError('ServiceUnavailable', 'No backend cluster has a leader right now; the queue cannot be placed.');
+    return chosen;
+  }
+
+  clusterLoads(): ClusterLoad[] {
+    const counts = new Map<string, number>();
+    for (const { value } of this.cache.queues.values()) counts.set(value.clusterId, (counts.get(value.clusterId) ?? 0) + 1);
+    return [...this.cache.clusters.values()].map((c) => ({
+      id: c.id,
+      available: !!c.state?.leader && c.nodes.has(c.state.leader),
+      queueCount: counts.get(c.id) ?? 0,
+      backlog: this.backlogs.get(c.id) ?? 0,
+    }));
+  }
+
+  /** Backlogs reported by each cluster's leader (refreshed by clusterView()). */
+  private readonly backlogs = new Map<string, number>();
+
+  async setQueueAttributes(name: string, attributes: Record<string, string>): Promise<QueueAnswer> {
+    const answer = await this.update(name, (record) => {
+      const next = withAttributes(record, attributes, Date.now());
+      const dlq = next.config.redrive?.deadLetterQueue;
+      if (dlq && dlq !== record.config.redrive?.deadLetterQueue) {
+        const target = this.cache.queues.get(dlq);
+        if (!target) throw new ConveyorError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Dead letter target does not exist.', { attribute: 'RedrivePolicy' });
+        if (target.value.clusterId !== record.clusterId) {
+          throw new ConveyorError('InvalidAttributeValue', `Invalid value for the parameter RedrivePolicy. Reason: the dead-letter queue ${dlq} is on cluster ${target.value.clusterId}, this queue on ${record.clusterId}; move one of them first.`, { attribute: 'RedrivePolicy' });
+        }
+      }
+      return next;
+    });
+    await this.backend(answer.queue.clusterId).call('SetQueueAttributes', { queue: name, attributes });
+    return answer;
+  }
+
+  async tagQueue(name: string, tags: Record<string, string>): Promise<QueueAnswer> {
+    const add = checkTags(tags);
+    return this.update(name, (record) => {
+      const merged = { ...record.tags, ...add };
+      if (Object.keys(merged).length > 50) throw new ConveyorError('InvalidParameterValue', 'Too many tags: at most 50 per queue.', { parameter: 'Tags' });
+      return { ...record, tags: merged };
+    });
+  }
+
+  async untagQueue(name: string, keys: string[]): Promise<QueueAnswer> {
+    if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) throw new ConveyorError('InvalidParameterValue', 'TagKeys must be a list of strings.', { parameter: 'TagKeys' });
+    return this.update(name, (record) => ({ ...record, tags: Object.fromEntries(Object.entries(record.tags).filter(([k]) => !keys.includes(k))) }));
+  }
+
+  /** Read, change, compare-and-set; retried when another writer got there first. */
+  private async update(name: string, change: (record: QueueRecord) => QueueRecord): Promise<QueueAnswer> {
+    this.assertWritable();
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.readQueue(name);
+      if (!current) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
+      const next = change(current.value);
+      try {
+        const stat = await zk.withTimeout(zk.zkSetData(this.session.client, this.queuePath(name), encode(next), current.version), this.session.opTimeoutMs, 'update queue');
+        this.session.touch();
+        await this.cache.refreshQueueNow(name);
+        return { queue: next, version: stat.version, stale: false };
+      } catch (error) {
+        if (zk.zkErrorKind(error) !== 'badVersion') throw this.unavailable(error);
+      }
+    }
+    throw new ConveyorError('ServiceUnavailable', `Queue ${name} kept changing; try again.`, { queue: name });
+  }
+
+  /** DeleteQueue: drops the data on the backend first, then the record (a retry finishes either half). */
+  async deleteQueue(name: string): Promise<void> {
+    this.assertWritable();
+    const current = await this.readQueue(name);
+    if (!current) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
+    try {
+      await this.backend(current.value.clusterId).call('DeleteQueue', { queue: name });
+    } catch (error) {
+      if (!isConveyorError(error, 'QueueDoesNotExist')) throw error;
+    }
+    try {
+      await zk.withTimeout(zk.zkRemove(this.session.client, this.queuePath(name)), this.session.opTimeoutMs, 'delete queue');
+      this.session.touch();
+    } catch (error) {
+      if (zk.zkErrorKind(error) !== 'noNode') throw this.unavailable(error);
+    }
+    if (this.options.deletedRecentlyMs > 0) {
+      const path = `${this.cache.deletedPath}/${name}`;
+      const data = encode({ deletedAt: Date.now() });
+      await zk.withTimeout(zk.zkCreate(this.session.client, path, data, zk.CreateMode.PERSISTENT), this.session.opTimeoutMs, 'mark deleted').catch(async (error: unknown) => {
+        if (zk.zkErrorKind(error) === 'nodeExists') await zk.withTimeout(zk.zkSetData(this.session.client, path, data, -1), this.session.opTimeoutMs, 'mark deleted');
+      });
+    }
+    await this.cache.refreshQueueNow(name);
+  }
+
+  // ---------------------------------------------------------------- backends
+
+  private backend(clusterId: string): NativeClient {
+    const cluster = this.cache.clusters.get(clusterId);
+    if (!cluster || cluster.nodes.size === 0) throw new ConveyorError('ServiceUnavailable', `Backend cluster ${clusterId} has no live nodes.`, { cluster: clusterId });
+    const leader = cluster.state?.leader ? cluster.nodes.get(cluster.state.leader)?.address : undefined;
+    const addresses = [...new Set([...(leader ? [leader] : []), ...[...cluster.nodes.values()].map((n) => n.address)])];
+    const key = addresses.join(',');
+    const cached = this.clients.get(clusterId);
+    if (cached && cached.key === key) return cached.client;
+    void cached?.client.close();
+    const client = new NativeClient({ nodes: addresses, deadlineMs: 10_000, requestTimeoutMs: 5_000, connections: 4 });
+    this.clients.set(clusterId, { key, client });
+    return client;
+  }
+
+  private async ensureOnBackend(record: QueueRecord): Promise<void> {
+    await this.backend(record.clusterId).call('CreateQueue', { queue: record.name, attributes: formatQueueConfig(record.config), arn: record.arn });
+  }
+
+  /** Every cluster with its nodes, leader, epoch, ISR, per-node lag and per-queue counts (from its leader). */
+  async clusterView(): Promise<{ clusters: ClusterView[]; stale: boolean }> {
+    const clusters = await Promise.all(
+      [...this.cache.clusters.values()].map(async (c): Promise<ClusterView> => {
+        const leaderAddress = c.state?.leader ? c.nodes.get(c.state.leader)?.address : undefined;
+        let status: { followers?: Record<string, { lag: number; inSync: boolean }>; queues?: ClusterView['queues'] } | undefined;
+        if (leaderAddress) {
+          try {
+            const res = await request(`${leaderAddress}/status`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+            status = res.statusCode === 200 ? ((await res.body.json()) as typeof status) : (await res.body.dump(), undefined);
+          } catch {
+            status = undefined;
+          }
+        }
+        const queues = status?.queues ?? {};
+        this.backlogs.set(c.id, Object.values(queues).reduce((n, q) => n + q.visible + q.inflight + q.delayed, 0));
+        const ids = new Set([...c.nodes.keys(), ...(c.state?.isr ?? [])]);
+        return {
+          id: c.id,
+          epoch: c.state?.epoch ?? null,
+          leader: c.state?.leader ?? null,
+          isr: c.state?.isr ?? [],
+          nodes: [...ids].sort().map((id) => ({
+            id,
+            address: c.nodes.get(id)?.address ?? '',
+            live: c.nodes.has(id),
+            lag: id === c.state?.leader ? 0 : status?.followers?.[id]?.lag,
+            inSync: c.state?.isr.includes(id),
+          })),
+          queues,
+          reachable: status !== undefined,
+        };
+      }),
+    );
+    return { clusters: clusters.sort((a, b) => (a.id < b.id ? -1 : 1)), stale: this.stale };
+  }
+
+  async close(): Promise<void> {
+    for (const { client } of this.clients.values()) await client.close();
+    this.session.close();
+  }
+}
