@@ -55,6 +55,8 @@ export class MetadataService {
   async start(): Promise<void> {
     await this.session.start();
     await this.cache.loaded;
+    // Moves left unfinished by a previous run (of this or another instance) are driven on.
+    for (const { value } of this.cache.queues.values()) if (value.move) void this.driveMove(value.name);
   }
 
   get stale(): boolean {
@@ -268,6 +270,90 @@ export class MetadataService {
     await this.cache.refreshQueueNow(name);
   }
 
+  // ---------------------------------------------------------------- moves (drain-and-switch)
+
+  /**
+   * Moves a queue to another cluster: records the move, creates the queue there, seals it on the
+   * old cluster (sends are refused with QueueMoved and go to the new one), moves what the old one
+   * still holds (receive → send → delete, so a crash can duplicate but not lose), and switches the
+   * record once the old queue is empty. Queues tied by a redrive policy cannot move alone.
+   */
+  async moveQueue(name: string, to: string): Promise<QueueAnswer> {
+    const { queue } = this.getQueue(name);
+    if (queue.move) {
+      if (queue.move.to !== to) throw new ConveyorError('InvalidParameterValue', `Queue ${name} is already moving to ${queue.move.to}.`, { queue: name });
+    } else {
+      if (queue.clusterId === to) throw new ConveyorError('InvalidParameterValue', `Queue ${name} is already on cluster ${to}.`, { queue: name });
+      const target = this.clusterLoads().find((c) => c.id === to);
+      if (!target) throw new ConveyorError('InvalidParameterValue', `Cluster ${to} does not exist.`, { cluster: to });
+      if (!target.available) throw new ConveyorError('ServiceUnavailable', `Cluster ${to} has no leader right now.`, { cluster: to });
+      const tied = queue.config.redrive !== undefined || [...this.cache.queues.values()].some((e) => e.value.config.redrive?.deadLetterQueue === name);
+      if (tied) throw new ConveyorError('InvalidParameterValue', `Queue ${name} is tied to another queue by a redrive policy; remove the policy before moving it.`, { queue: name });
+    }
+    const answer = queue.move ? this.getQueue(name) : await this.update(name, (r) => (r.move ? r : { ...r, move: { to, startedAt: Date.now() } }));
+    void this.driveMove(name);
+    return answer;
+  }
+
+  private readonly moving = new Set<string>();
+
+  /** Runs a recorded move to its end; one driver per queue in this process (another instance may drive it too: harmless). */
+  private async driveMove(name: string): Promise<void> {
+    if (this.moving.has(name) || this.closed) return;
+    this.moving.add(name);
+    try {
+      // Bounded by the service's life: each pass moves messages or waits for in-flight ones to come back.
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          if (await this.moveStep(name)) return;
+        } catch (error) {
+          this.options.log('queue move step failed; retrying', { queue: name, error: (error as Error).message });
+          await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * (attempt + 1))));
+        }
+      }
+    } finally {
+      this.moving.delete(name);
+    }
+  }
+
+  /** One step of a move; true when the move is over. */
+  private async moveStep(name: string): Promise<boolean> {
+    const current = await this.readQueue(name);
+    if (!current?.value.move) return true;
+    const record = current.value;
+    const from = this.backend(record.clusterId);
+    const to = this.backend(record.move!.to);
+    await to.call('CreateQueue', { queue: name, attributes: formatQueueConfig(record.config), arn: record.arn });
+    await from.call('SealQueue', { queue: name, movedTo: record.move!.to });
+    for (;;) {
+      const { messages } = await from.call('ReceiveMessage', { queue: name, maxMessages: 10, visibilityTimeoutSeconds: 120, waitTimeSeconds: 0 });
+      if (messages.length === 0) break;
+      const sent = await to.call('SendMessageBatch', {
+        queue: name,
+        entries: messages.map((m, i) => ({
+          id: `m${i}`,
+          body: m.body,
+          attributes: m.attributes,
+          groupId: m.systemAttributes.MessageGroupId,
+          dedupId: record.config.fifo ? m.systemAttributes.MessageDeduplicationId : undefined,
+        })),
+      });
+      const done = sent.successful.map((s) => messages[Number(s.id.slice(1))]!);
+      if (done.length > 0) await from.call('DeleteMessageBatch', { queue: name, entries: done.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
+      if (sent.failed.length > 0) throw new Error(`the target refused ${sent.failed.length} messages: ${sent.failed[0]!.message}`);
+    }
+    const left = await from.call('GetQueue', { queue: name });
+    if (left.counts.visible + left.counts.inflight + left.counts.delayed > 0) {
+      // Messages in consumers' hands come back when their visibility ends (or are deleted).
+      await new Promise((r) => setTimeout(r, 250));
+      return false;
+    }
+    await this.update(name, (r) => (r.move ? { ...r, clusterId: r.move.to, move: undefined, lastModifiedAt: Date.now() } : r));
+    await from.call('DeleteQueue', { queue: name }).catch(() => {});
+    this.options.log('queue moved', { queue: name, from: record.clusterId, to: record.move!.to });
+    return true;
+  }
+
   // ---------------------------------------------------------------- backends
 
   private backend(clusterId: string): NativeClient {
@@ -325,7 +411,10 @@ export class MetadataService {
     return { clusters: clusters.sort((a, b) => (a.id < b.id ? -1 : 1)), stale: this.stale };
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     for (const { client } of this.clients.values()) await client.close();
     this.session.close();
   }

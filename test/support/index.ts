@@ -4,3 +4,5 @@ export * from './errors.ts';
 export { NativeClient, type NativeClientOptions } from '@conveyor/client-sdk';
 export * from './zookeeper.ts';
 export * from './cluster.ts';
+export * from './routed-client.ts';
+export * from './metadata.ts';

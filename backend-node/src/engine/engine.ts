@@ -243,6 +243,13 @@ export class QueueEngine {
     if (record) await this.run(record);
   }
 
+  /** Refuses further sends to a queue that moves to `movedTo` (replicated, so it survives failover). */
+  async sealQueue(name: string, movedTo: string): Promise<void> {
+    const { record } = this.machine.decideSealQueue(name, movedTo, this.context().now);
+    if (record) await this.run(record);
+    else await this.committer.barrier();
+  }
+
   async deleteQueue(name: string): Promise<void> {
     const { record } = this.machine.decideDeleteQueue(name, this.context().now);
     if (record) await this.run(record);

@@ -85,6 +85,10 @@ const handlers: { [A in NativeAction]: Handler<A> } = {
     await engine.purgeQueue(requireString(req.queue, 'queue'));
     return {};
   },
+  async SealQueue(engine, req) {
+    await engine.sealQueue(requireString(req.queue, 'queue'), requireString(req.movedTo, 'movedTo'));
+    return {};
+  },
 };
 
 export function isNativeAction(name: string): name is NativeAction {

@@ -187,6 +187,13 @@ export class QueueStateMachine {
     return { record: { type: 'updateQueue', ts: this.timestamp(now), name, config }, result: undefined };
   }
 
+  /** Seals a queue that moves to another cluster: sends are refused from now on; receives and deletes drain it. */
+  decideSealQueue(name: string, movedTo: string, now: number): Decision<void> {
+    const state = this.queue(name);
+    if (state.record.movedTo === movedTo) return { result: undefined };
+    return { record: { type: 'sealQueue', ts: this.timestamp(now), name, movedTo }, result: undefined };
+  }
+
   decideDeleteQueue(name: string, now: number): Decision<void> {
     this.queue(name);
     return { record: { type: 'deleteQueue', ts: this.timestamp(now), name }, result: undefined };
@@ -196,6 +203,9 @@ export class QueueStateMachine {
   decideSend(queueName: string, inputs: readonly SendInput[], ctx: DecideContext): Decision<SendOutcome[]> {
     const state = this.queue(queueName);
     const { config } = state.record;
+    if (state.record.movedTo !== undefined) {
+      throw new ConveyorError('QueueMoved', `Queue ${queueName} is moving to cluster ${state.record.movedTo}; send there.`, { queue: queueName, cluster: state.record.movedTo });
+    }
     const ts = this.timestamp(ctx.now);
     const messages: NewMessage[] = [];
     const outcomes: SendOutcome[] = [];
@@ -419,6 +429,12 @@ export class QueueStateMachine {
         const state = this.queue(record.name);
         state.record.config = structuredClone(record.config);
         state.record.lastModifiedAt = record.ts;
+        out.push({ op: 'putQueue', queue: state.record });
+        break;
+      }
+      case 'sealQueue': {
+        const state = this.queue(record.name);
+        state.record.movedTo = record.movedTo;
         out.push({ op: 'putQueue', queue: state.record });
         break;
       }

@@ -15,6 +15,8 @@ export interface QueueRecord {
   nextSeq: number;
   /** Next FIFO sequence number. */
   nextSequenceNumber: number;
+  /** Set while the queue moves to another cluster: sends are refused (they go there), the rest drains. */
+  movedTo?: string;
 }
 
 /** What the engine keeps of a message apart from its body: small, rewritten on every receive. */
@@ -86,6 +88,7 @@ export type QueueLogRecord =
   | { type: 'createQueue'; ts: number; queue: QueueRecord }
   | { type: 'updateQueue'; ts: number; name: string; config: QueueConfig }
   | { type: 'deleteQueue'; ts: number; name: string }
+  | { type: 'sealQueue'; ts: number; name: string; movedTo: string }
   | { type: 'send'; ts: number; queue: string; messages: NewMessage[] }
   | { type: 'receive'; ts: number; queue: string; visibilityMs: number; received: Array<{ seq: number; nonce: number }>; moved: number[] }
   | { type: 'delete'; ts: number; queue: string; seqs: number[] }

@@ -44,6 +44,8 @@ export const ERROR_CODES = Object.freeze({
   RequestThrottled: code(sqs('RequestThrottled'), 'RequestThrottled', 400, true),
   /** Conveyor's own: this node does not lead the queue's cluster; `context.leader` names who does. */
   NotLeader: code('conveyor#NotLeader', 'NotLeader', 503, true, false),
+  /** Conveyor's own: the queue is moving to another cluster (`context.cluster`); re-resolve and retry there. */
+  QueueMoved: code('conveyor#QueueMoved', 'QueueMoved', 503, true, false),
   /** Conveyor's own: the node cannot accept writes now (not enough in-sync replicas, storage failure). */
   ServiceUnavailable: code('com.amazon.coral.service#ServiceUnavailableException', 'ServiceUnavailable', 503, true, false),
   InternalFailure: code('com.amazon.coral.service#InternalFailure', 'InternalFailure', 500, true, false),

@@ -88,10 +88,12 @@ export interface NativeActions {
     response: { successful: Array<{ id: string }>; failed: NativeBatchFailure[] };
   };
   PurgeQueue: { request: { queue: string }; response: Record<string, never> };
+  /** Refuses further sends (QueueMoved, naming the cluster) while the queue drains to `movedTo`. */
+  SealQueue: { request: { queue: string; movedTo: string }; response: Record<string, never> };
 }
 
 export type NativeAction = keyof NativeActions;
 export const NATIVE_ACTIONS: readonly NativeAction[] = Object.freeze([
   'CreateQueue', 'DeleteQueue', 'SetQueueAttributes', 'GetQueue', 'ListQueues', 'SendMessageBatch',
-  'ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'PurgeQueue',
+  'ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'PurgeQueue', 'SealQueue',
 ]);

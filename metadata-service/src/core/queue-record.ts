@@ -25,6 +25,8 @@ export interface QueueRecord {
   tags: Record<string, string>;
   createdAt: number;
   lastModifiedAt: number;
+  /** Set while the queue moves to another cluster (drain-and-switch). */
+  move?: { to: string; startedAt: number };
 }
 
 const EXTRA_ATTRIBUTES = ['Policy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'SqsManagedSseEnabled'] as const;
@@ -101,8 +103,9 @@ export function buildQueueRecord(input: CreateInput): QueueRecord {
 
 /** The first attribute whose value differs between an existing queue and a CreateQueue request, if any. */
 export function differingAttribute(existing: QueueRecord, requested: QueueRecord): string | undefined {
-  const a = { ...formatQueueConfig(existing.config), ...existing.extraAttributes };
-  const b = { ...formatQueueConfig(requested.config), ...requested.extraAttributes };
+  // SqsManagedSseEnabled defaults to "true" (§1.3): stating the default is not a different value.
+  const a: Record<string, string> = { SqsManagedSseEnabled: 'true', ...formatQueueConfig(existing.config), ...existing.extraAttributes };
+  const b: Record<string, string> = { SqsManagedSseEnabled: 'true', ...formatQueueConfig(requested.config), ...requested.extraAttributes };
   for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) if (a[key] !== b[key]) return key;
   return undefined;
 }
@@ -140,7 +143,9 @@ export function paginate(names: readonly string[], maxResults: number | undefine
     let after: string;
     try {
       after = Buffer.from(nextToken, 'base64url').toString('utf8');
-      if (!after) throw new Error('empty');
+      // Node's decoder skips bad characters and bytes rather than failing: only a token that
+      // round-trips is one we issued.
+      if (!after || Buffer.from(after, 'utf8').toString('base64url') !== nextToken) throw new Error('not a token');
     } catch {
       throw new ConveyorError('InvalidParameterValue', 'Invalid NextToken value.', { parameter: 'NextToken' });
     }

@@ -10,6 +10,7 @@
  *   GET    /v1/queues/:name/tags   POST /v1/queues/:name/tags {tags}   DELETE /v1/queues/:name/tags {keys}
  *   DELETE /v1/queues/:name
  *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken
+ *   POST   /v1/queues/:name/move                {to}   move to another cluster (drain-and-switch)
  *   GET    /v1/clusters                                                            cluster view
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -67,6 +68,11 @@ export function buildMetadataServer(service: MetadataService, logger: FastifyBas
   app.get<Named & { Querystring: Record<string, string | undefined> }>('/v1/queues/:name/dead-letter-sources', async (request) =>
     service.deadLetterSources(request.params.name, intParam(request.query.maxResults, 'MaxResults'), request.query.nextToken),
   );
+  app.post<Named>('/v1/queues/:name/move', async (request) => {
+    const to = body(request.body).to;
+    if (typeof to !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(to)) throw new ConveyorError('InvalidParameterValue', 'The move needs a target cluster id "to".', { parameter: 'to' });
+    return service.moveQueue(request.params.name, to);
+  });
   app.get('/v1/clusters', async () => service.clusterView());
   app.get('/health', async () => ({ ok: true, stale: service.stale }));
   return app;
