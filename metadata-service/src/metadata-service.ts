@@ -127,7 +127,8 @@ export class MetadataService {
     // Validate everything before choosing a cluster or touching ZooKeeper.
     const draft = buildQueueRecord({ name: input.name, attributes: input.attributes ?? {}, tags: input.tags ?? {}, owner, region: this.options.region, clusterId: '-', now });
     const existing = await this.readQueue(draft.name);
-    if (existing) return { ...(await this.sameOrConflict(existing, draft)), created: false };
+    const named = Object.keys(input.attributes ?? {});
+    if (existing) return { ...(await this.sameOrConflict(existing, draft, named)), created: false };
     await this.checkDeletedRecently(draft.name, now);
     const clusterId = this.placeFor(draft);
     const record: QueueRecord = { ...draft, clusterId };
@@ -138,7 +139,7 @@ export class MetadataService {
       if (zk.zkErrorKind(error) !== 'nodeExists') throw this.unavailable(error);
       const raced = await this.readQueue(record.name);
       if (!raced) throw new ConveyorError('ServiceUnavailable', 'The queue changed while it was being created; try again.');
-      return { ...(await this.sameOrConflict(raced, draft)), created: false };
+      return { ...(await this.sameOrConflict(raced, draft, named)), created: false };
     }
     await this.cache.refreshQueueNow(record.name);
     await this.ensureOnBackend(record);
@@ -146,8 +147,8 @@ export class MetadataService {
     return { queue: entry?.value ?? record, version: entry?.version ?? 0, stale: false, created: true };
   }
 
-  private async sameOrConflict(existing: Versioned<QueueRecord>, requested: QueueRecord): Promise<QueueAnswer> {
-    const differs = differingAttribute(existing.value, requested);
+  private async sameOrConflict(existing: Versioned<QueueRecord>, requested: QueueRecord, named: readonly string[]): Promise<QueueAnswer> {
+    const differs = differingAttribute(existing.value, requested, named);
     if (differs) throw new ConveyorError('QueueNameExists', `A queue already exists with the same name and a different value for attribute ${differs}`, { queue: requested.name, attribute: differs });
     await this.ensureOnBackend(existing.value); // a retry completes a creation that failed half-way
     return { queue: existing.value, version: existing.version, stale: false };

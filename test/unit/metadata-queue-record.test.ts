@@ -561,3 +561,11 @@ t.test('paginate', async (t) => {
     t.pass('pagination property held');
   });
 });
+
+t.test('differingAttribute compares only the attributes a CreateQueue names, when told which', async (t) => {
+  const existing = build('orders', { VisibilityTimeout: '60', DelaySeconds: '5' });
+  t.equal(differingAttribute(existing, build('orders'), []), undefined, 'naming no attributes matches any existing queue');
+  t.equal(differingAttribute(existing, build('orders', { DelaySeconds: '5' }), ['DelaySeconds']), undefined, 'a named attribute with the same value matches');
+  t.equal(differingAttribute(existing, build('orders', { DelaySeconds: '6' }), ['DelaySeconds']), 'DelaySeconds', 'a named attribute with another value does not');
+  t.equal(differingAttribute(existing, build('orders'), undefined), 'DelaySeconds', 'without the list every attribute counts');
+});

@@ -102,11 +102,13 @@ export function buildQueueRecord(input: CreateInput): QueueRecord {
 }
 
 /** The first attribute whose value differs between an existing queue and a CreateQueue request, if any. */
-export function differingAttribute(existing: QueueRecord, requested: QueueRecord): string | undefined {
+export function differingAttribute(existing: QueueRecord, requested: QueueRecord, requestedKeys?: readonly string[]): string | undefined {
   // SqsManagedSseEnabled defaults to "true" (§1.3): stating the default is not a different value.
   const a: Record<string, string> = { SqsManagedSseEnabled: 'true', ...formatQueueConfig(existing.config), ...existing.extraAttributes };
   const b: Record<string, string> = { SqsManagedSseEnabled: 'true', ...formatQueueConfig(requested.config), ...requested.extraAttributes };
-  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) if (a[key] !== b[key]) return key;
+  // Like SQS, a CreateQueue for an existing queue compares the attributes it names (all, if not told which).
+  const keys = requestedKeys ?? [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  for (const key of keys) if (a[key] !== b[key]) return key;
   return undefined;
 }
 
