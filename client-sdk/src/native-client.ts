@@ -15,7 +15,6 @@ export interface NativeClientOptions {
   connections?: number;
 }
 
-const RETRYABLE = new Set(['NotLeader', 'ServiceUnavailable', 'InternalFailure']);
 
 export class NativeClient {
   private leader: string | undefined;
@@ -62,8 +61,9 @@ export class NativeClient {
         return result;
       } catch (error) {
         lastError = error;
-        const code = error instanceof ConveyorError ? error.code : undefined;
-        if (code !== undefined && !RETRYABLE.has(code)) throw error;
+        // Retryable codes (NotLeader, ServiceUnavailable, throttling...) and transport failures are
+        // retried; QueueMoved is retryable too, but elsewhere: the caller must re-resolve.
+        if (error instanceof ConveyorError && (!error.retryable || error.code === 'QueueMoved')) throw error;
         this.retries += 1;
         const named = error instanceof ConveyorError ? error.context.leaderAddress : undefined;
         this.leader = typeof named === 'string' ? named : undefined;
