@@ -1,0 +1,87 @@
+/**
+ * The frontend's HTTP server: Amazon SQS's JSON protocol (AWS JSON 1.0: `POST` to `/` or to a
+ * queue URL's path, `X-Amz-Target: AmazonSQS.<Action>`). Errors are shaped as SQS shapes them:
+ * `{"__type": "<shape>", "message": "…"}`, the legacy code in `x-amzn-query-error`, and SQS's
+ * HTTP status. Every answer carries `x-amzn-RequestId`.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { ConveyorError, ERROR_CODES } from '@conveyor/client-sdk';
+import { ACTIONS } from '../sqs/actions.ts';
+import type { Json } from '../sqs/shapes.ts';
+import type { Router } from '../upstream/router.ts';
+
+export interface FrontendOptions {
+  router: Router;
+  publicUrl: string;
+  account: string;
+  logger: FastifyBaseLogger | false;
+  /** Bodies up to this size are read (so an oversized message gets SQS's own error); larger ones are refused early. */
+  bodyLimitBytes?: number;
+}
+
+const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
+
+function sendError(reply: FastifyReply, error: ConveyorError): FastifyReply {
+  const info = ERROR_CODES[error.code];
+  return reply
+    .code(info.status)
+    .header('content-type', JSON_CONTENT_TYPE)
+    .header('x-amzn-query-error', `${info.legacyCode};${info.senderFault ? 'Sender' : 'Receiver'}`)
+    .send(JSON.stringify({ __type: info.shape, message: error.message }));
+}
+
+export function buildFrontend(options: FrontendOptions): FastifyInstance {
+  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID() };
+  const app = (options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
+
+  for (const type of [JSON_CONTENT_TYPE, 'application/json']) {
+    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+      try {
+        const parsed: unknown = (body as string).length === 0 ? {} : JSON.parse(body as string);
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+        done(null, parsed);
+      } catch {
+        done(new ConveyorError('InvalidParameterValue', 'The request body is not a valid JSON object.'), undefined);
+      }
+    });
+  }
+  // Anything else is read as text and refused with a clear error below.
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-amzn-RequestId', request.id);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ConveyorError) return sendError(reply, error);
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status === 413) return sendError(reply, new ConveyorError('InvalidParameterValue', `The request body is larger than ${common.bodyLimit} bytes.`));
+    if (status && status >= 400 && status < 500) return sendError(reply, new ConveyorError('InvalidParameterValue', (error as Error).message));
+    request.log.error({ err: error }, 'internal failure');
+    return sendError(reply, new ConveyorError('InternalFailure', `Internal failure (request ${request.id}).`));
+  });
+
+  app.get('/health', async () => ({ ok: true }));
+
+  app.post('/*', async (request, reply) => {
+    const target = request.headers['x-amz-target'];
+    const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (typeof target !== 'string' || !target.startsWith('AmazonSQS.')) {
+      throw new ConveyorError('InvalidAction', contentType === 'application/x-www-form-urlencoded' ? 'The SQS query protocol is not supported by this endpoint; use the JSON protocol.' : 'Missing or malformed X-Amz-Target header: expected AmazonSQS.<Action>.');
+    }
+    if (contentType !== JSON_CONTENT_TYPE && contentType !== 'application/json') {
+      throw new ConveyorError('InvalidParameterValue', `Unsupported content type "${contentType}": expected ${JSON_CONTENT_TYPE}.`);
+    }
+    const action = target.slice('AmazonSQS.'.length);
+    const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+    if (!handler) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
+    const abort = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) abort.abort();
+    });
+    const result = await handler(request.body as Json, { router: options.router, publicUrl: options.publicUrl, account: options.account, path: request.url.split('?')[0]!, signal: abort.signal });
+    return reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(result));
+  });
+  return app;
+}

@@ -1,0 +1,397 @@
+/**
+ * The SQS actions, as the JSON protocol names them: each takes the decoded request body and
+ * answers the response body. Parameters are checked here, before anything reaches a backend.
+ */
+import {
+  ConveyorError,
+  LIMITS,
+  checkBatchEntries,
+  checkBatchSize,
+  checkDeduplicationId,
+  checkDelaySeconds,
+  checkMaxNumberOfMessages,
+  checkMessageAttributes,
+  checkMessageBody,
+  checkMessageGroupId,
+  checkMessageSize,
+  checkVisibilityTimeout,
+  checkWaitTimeSeconds,
+  invalidParameter,
+  isConveyorError,
+  md5OfMessageAttributes,
+  missingParameter,
+  type MessageAttributes,
+  type NativeReceivedMessage,
+  type NativeSendEntry,
+} from '@conveyor/client-sdk';
+import type { QueueRoute } from '../upstream/metadata-client.ts';
+import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
+import {
+  fromJsonAttributes,
+  optionalInteger,
+  optionalString,
+  optionalStringList,
+  optionalStringMap,
+  queueNameFrom,
+  queueUrl,
+  requireString,
+  toJsonAttributes,
+  type Json,
+} from './shapes.ts';
+
+export interface ActionContext {
+  router: Router;
+  publicUrl: string;
+  /** Account id of the caller (the default account until authentication exists). */
+  account: string;
+  path: string;
+  signal: AbortSignal | undefined;
+}
+
+type Handler = (input: Json, ctx: ActionContext) => Promise<Json>;
+
+const SYSTEM_ATTRIBUTES_ON_ALL_STANDARD = ['ApproximateFirstReceiveTimestamp', 'ApproximateReceiveCount', 'SenderId', 'SentTimestamp'];
+const SYSTEM_ATTRIBUTES = new Set([
+  'All', 'SenderId', 'SentTimestamp', 'ApproximateReceiveCount', 'ApproximateFirstReceiveTimestamp', 'SequenceNumber',
+  'MessageDeduplicationId', 'MessageGroupId', 'AWSTraceHeader', 'DeadLetterQueueSourceArn',
+]);
+
+function url(ctx: ActionContext, route: { owner: string; name: string }): string {
+  return queueUrl(ctx.publicUrl, route.owner, route.name);
+}
+
+/** One send entry checked against the queue's rules (the backend checks again). */
+function toSendEntry(entry: Json, route: QueueRoute, account: string): NativeSendEntry & { bytes: number } {
+  const body = checkMessageBody(entry.MessageBody);
+  const attributes = fromJsonAttributes(entry.MessageAttributes);
+  const attributeBytes = checkMessageAttributes(attributes);
+  const bytes = Buffer.byteLength(body, 'utf8') + attributeBytes;
+  checkMessageSize(bytes, route.config.maxMessageBytes);
+  const out: NativeSendEntry & { bytes: number } = { id: typeof entry.Id === 'string' ? entry.Id : 'single', body, senderId: account, bytes };
+  if (attributes && Object.keys(attributes).length > 0) out.attributes = attributes;
+  const delay = optionalInteger(entry, 'DelaySeconds');
+  if (delay !== undefined) {
+    checkDelaySeconds(delay);
+    if (route.config.fifo && delay > 0) throw invalidParameter('DelaySeconds', delay, 'The request include parameter that is not valid for this queue type.');
+    out.delaySeconds = delay;
+  }
+  const group = optionalString(entry, 'MessageGroupId');
+  if (group !== undefined) out.groupId = checkMessageGroupId(group);
+  const dedup = optionalString(entry, 'MessageDeduplicationId');
+  if (dedup !== undefined) {
+    if (!route.config.fifo) throw invalidParameter('MessageDeduplicationId', dedup, 'The request includes a parameter that is not valid for this queue type.');
+    out.dedupId = checkDeduplicationId(dedup);
+  }
+  if (route.config.fifo && out.groupId === undefined) throw missingParameter('MessageGroupId');
+  if (route.config.fifo && out.dedupId === undefined && !route.config.contentBasedDeduplication) {
+    throw new ConveyorError('InvalidParameterValue', 'The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly', { parameter: 'MessageDeduplicationId' });
+  }
+  const system = entry.MessageSystemAttributes as Record<string, { DataType?: string; StringValue?: string }> | undefined;
+  if (system !== undefined) {
+    if (typeof system !== 'object' || system === null) throw invalidParameter('MessageSystemAttributes', '', 'Must be a map.');
+    for (const [key, value] of Object.entries(system)) {
+      if (key !== 'AWSTraceHeader') throw new ConveyorError('InvalidParameterValue', `Message system attribute name '${key}' is invalid.`, { parameter: 'MessageSystemAttributes' });
+      if (value?.DataType !== 'String' || typeof value.StringValue !== 'string' || value.StringValue.length === 0) {
+        throw new ConveyorError('InvalidParameterValue', "Message system attribute 'AWSTraceHeader' must contain a non-empty value of type 'String'.", { parameter: 'MessageSystemAttributes' });
+      }
+      out.traceHeader = value.StringValue;
+    }
+  }
+  return out;
+}
+
+function md5OfTraceHeader(trace: string | undefined): string | undefined {
+  return trace === undefined ? undefined : md5OfMessageAttributes({ AWSTraceHeader: { DataType: 'String', StringValue: trace } });
+}
+
+async function send(ctx: ActionContext, name: string, entries: Array<NativeSendEntry & { bytes: number }>) {
+  return ctx.router.withRoute(name, async (route) => {
+    const target = ctx.router.sendTarget(route);
+    return ctx.router.call(target, 'SendMessageBatch', { queue: name, entries: entries.map(({ bytes: _bytes, ...e }) => e) });
+  });
+}
+
+function wantedSystemAttributes(input: Json, fifo: boolean): Set<string> {
+  const names = input.MessageSystemAttributeNames !== undefined ? optionalStringList(input, 'MessageSystemAttributeNames') : optionalStringList(input, 'AttributeNames');
+  for (const n of names) if (!SYSTEM_ATTRIBUTES.has(n)) throw new ConveyorError('InvalidAttributeName', `Unknown Attribute ${n}.`, { attribute: n });
+  if (names.includes('All')) return new Set(fifo ? [...SYSTEM_ATTRIBUTES].filter((n) => n !== 'All') : SYSTEM_ATTRIBUTES_ON_ALL_STANDARD.concat('AWSTraceHeader', 'DeadLetterQueueSourceArn', 'MessageGroupId'));
+  return new Set(names);
+}
+
+function messageAttributeFilter(input: Json): (name: string) => boolean {
+  const names = optionalStringList(input, 'MessageAttributeNames');
+  if (names.includes('All') || names.includes('.*')) return () => true;
+  const prefixes = names.filter((n) => n.endsWith('.*')).map((n) => n.slice(0, -1));
+  const exact = new Set(names.filter((n) => !n.endsWith('.*')));
+  return (name) => exact.has(name) || prefixes.some((p) => name.startsWith(p));
+}
+
+function toSqsMessage(m: NativeReceivedMessage, clusterId: string, system: Set<string>, keepAttribute: (name: string) => boolean): Json {
+  const out: Json = { MessageId: m.messageId, ReceiptHandle: wrapReceiptHandle(clusterId, m.receiptHandle), MD5OfBody: m.md5OfBody, Body: m.body };
+  const attrs: Record<string, string> = {};
+  for (const [key, value] of Object.entries(m.systemAttributes)) if (value !== undefined && system.has(key)) attrs[key] = value;
+  if (Object.keys(attrs).length > 0) out.Attributes = attrs;
+  if (m.attributes) {
+    const kept: MessageAttributes = Object.fromEntries(Object.entries(m.attributes).filter(([k]) => keepAttribute(k)));
+    if (Object.keys(kept).length > 0) {
+      out.MessageAttributes = toJsonAttributes(kept);
+      // SQS's MD5 covers only the attributes it returns.
+      out.MD5OfMessageAttributes = md5OfMessageAttributes(kept);
+    }
+  }
+  return out;
+}
+
+async function handles(ctx: ActionContext, name: string, entries: Array<{ id: string; receiptHandle: unknown; visibility?: number }>, action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch') {
+  const successful: Json[] = [];
+  const failed: Json[] = [];
+  const byCluster = new Map<string, Array<{ id: string; receiptHandle: string; visibility?: number }>>();
+  for (const e of entries) {
+    const parsed = unwrapReceiptHandle(e.receiptHandle);
+    if (!parsed) {
+      failed.push({ Id: e.id, SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: `The input receipt handle "${String(e.receiptHandle)}" is not a valid receipt handle.` });
+      continue;
+    }
+    byCluster.set(parsed.clusterId, [...(byCluster.get(parsed.clusterId) ?? []), { id: e.id, receiptHandle: parsed.handle, visibility: e.visibility }]);
+  }
+  await ctx.router.withRoute(name, async (route) => {
+    const known = new Set([route.clusterId, ...(route.move ? [route.move.to] : [])]);
+    for (const [clusterId, list] of byCluster) {
+      if (!known.has(clusterId)) {
+        // Issued by a cluster that no longer holds the queue: the message moved or is gone.
+        for (const e of list) {
+          if (action === 'DeleteMessageBatch') successful.push({ Id: e.id });
+          else failed.push({ Id: e.id, SenderFault: true, Code: 'InvalidParameterValue', Message: `Value ${e.receiptHandle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.` });
+        }
+        continue;
+      }
+      const res =
+        action === 'DeleteMessageBatch'
+          ? await ctx.router.call(clusterId, 'DeleteMessageBatch', { queue: name, entries: list.map((e) => ({ id: e.id, receiptHandle: e.receiptHandle })) })
+          : await ctx.router.call(clusterId, 'ChangeMessageVisibilityBatch', { queue: name, entries: list.map((e) => ({ id: e.id, receiptHandle: e.receiptHandle, visibilityTimeoutSeconds: e.visibility! })) });
+      for (const s of res.successful) successful.push({ Id: s.id });
+      for (const f of res.failed) failed.push({ Id: f.id, SenderFault: f.senderFault, Code: f.code, Message: f.message });
+    }
+  });
+  return { Successful: successful, Failed: failed };
+}
+
+function singleFailure(result: { Failed: Json[] }): void {
+  const f = result.Failed[0];
+  if (f) throw new ConveyorError(f.Code as never, String(f.Message));
+}
+
+function batchEntries(input: Json, entryName: string): Json[] {
+  const entries = input.Entries;
+  if (entries !== undefined && !Array.isArray(entries)) throw invalidParameter('Entries', '', 'Must be a list.');
+  const list = (entries ?? []) as Json[];
+  checkBatchEntries(list, entryName);
+  return list;
+}
+
+export const ACTIONS: Record<string, Handler> = {
+  async CreateQueue(input, ctx) {
+    const name = requireString(input, 'QueueName');
+    const { queue } = await ctx.router.metadata.call<{ queue: { name: string; owner: string } }>('POST', '/v1/queues', {
+      name,
+      attributes: optionalStringMap(input, 'Attributes'),
+      tags: optionalStringMap(input, 'tags'),
+      owner: ctx.account,
+    });
+    return { QueueUrl: url(ctx, queue) };
+  },
+
+  async DeleteQueue(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    await ctx.router.metadata.call('DELETE', `/v1/queues/${name}`);
+    ctx.router.metadata.forget(name);
+    return {};
+  },
+
+  async GetQueueUrl(input, ctx) {
+    const name = requireString(input, 'QueueName');
+    const owner = optionalString(input, 'QueueOwnerAWSAccountId');
+    const route = await ctx.router.metadata.queue(name, true);
+    if (owner !== undefined && owner !== route.owner) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
+    return { QueueUrl: url(ctx, route) };
+  },
+
+  async ListQueues(input, ctx) {
+    const params = new URLSearchParams({ prefix: optionalString(input, 'QueueNamePrefix') ?? '' });
+    const max = optionalInteger(input, 'MaxResults');
+    if (max !== undefined) params.set('maxResults', String(max));
+    const token = optionalString(input, 'NextToken');
+    if (token !== undefined) params.set('nextToken', token);
+    const { names, nextToken } = await ctx.router.metadata.call<{ names: string[]; nextToken?: string }>('GET', `/v1/queues?${params}`);
+    const out: Json = {};
+    if (names.length > 0) out.QueueUrls = names.map((n) => queueUrl(ctx.publicUrl, ctx.account, n));
+    if (nextToken) out.NextToken = nextToken;
+    return out;
+  },
+
+  async GetQueueAttributes(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const wanted = optionalStringList(input, 'AttributeNames');
+    const { attributes } = await ctx.router.metadata.call<{ attributes: Record<string, string> }>('GET', `/v1/queues/${name}/attributes`);
+    if (wanted.length === 0) return {};
+    const all = wanted.includes('All');
+    for (const n of wanted) if (n !== 'All' && !(n in attributes) && !['Policy', 'RedrivePolicy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoQueue', 'FifoThroughputLimit'].includes(n)) {
+      throw new ConveyorError('InvalidAttributeName', `Unknown Attribute ${n}.`, { attribute: n });
+    }
+    return { Attributes: Object.fromEntries(Object.entries(attributes).filter(([k]) => all || wanted.includes(k))) };
+  },
+
+  async SetQueueAttributes(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const attributes = optionalStringMap(input, 'Attributes');
+    await ctx.router.metadata.call('PATCH', `/v1/queues/${name}/attributes`, { attributes });
+    ctx.router.metadata.forget(name);
+    return {};
+  },
+
+  async SendMessage(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const route = await ctx.router.metadata.queue(name);
+    const entry = toSendEntry(input, route, ctx.account);
+    const res = await send(ctx, name, [entry]);
+    const f = res.failed[0];
+    if (f) throw new ConveyorError(f.code as never, f.message);
+    const s = res.successful[0]!;
+    const out: Json = { MessageId: s.messageId, MD5OfMessageBody: s.md5OfBody };
+    if (s.md5OfAttributes) out.MD5OfMessageAttributes = s.md5OfAttributes;
+    const traceMd5 = md5OfTraceHeader(entry.traceHeader);
+    if (traceMd5) out.MD5OfMessageSystemAttributes = traceMd5;
+    if (s.sequenceNumber) out.SequenceNumber = s.sequenceNumber;
+    return out;
+  },
+
+  async SendMessageBatch(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const entries = batchEntries(input, 'SendMessageBatchRequestEntry');
+    const route = await ctx.router.metadata.queue(name);
+    const good: Array<NativeSendEntry & { bytes: number }> = [];
+    const failed: Json[] = [];
+    let total = 0;
+    for (const e of entries) {
+      try {
+        const entry = toSendEntry(e, route, ctx.account);
+        total += entry.bytes;
+        good.push(entry);
+      } catch (error) {
+        if (!isConveyorError(error)) throw error;
+        failed.push({ Id: e.Id, SenderFault: true, Code: error.code, Message: error.message });
+      }
+    }
+    checkBatchSize(total, LIMITS.maxBatchBytes);
+    const successful: Json[] = [];
+    if (good.length > 0) {
+      const res = await send(ctx, name, good);
+      for (const s of res.successful) {
+        const entry = good.find((g) => g.id === s.id)!;
+        const out: Json = { Id: s.id, MessageId: s.messageId, MD5OfMessageBody: s.md5OfBody };
+        if (s.md5OfAttributes) out.MD5OfMessageAttributes = s.md5OfAttributes;
+        const traceMd5 = md5OfTraceHeader(entry.traceHeader);
+        if (traceMd5) out.MD5OfMessageSystemAttributes = traceMd5;
+        if (s.sequenceNumber) out.SequenceNumber = s.sequenceNumber;
+        successful.push(out);
+      }
+      for (const f of res.failed) failed.push({ Id: f.id, SenderFault: f.senderFault, Code: f.code, Message: f.message });
+    }
+    return { Successful: successful, Failed: failed };
+  },
+
+  async ReceiveMessage(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const max = input.MaxNumberOfMessages === undefined ? 1 : checkMaxNumberOfMessages(optionalInteger(input, 'MaxNumberOfMessages'));
+    const visibility = optionalInteger(input, 'VisibilityTimeout');
+    if (visibility !== undefined) checkVisibilityTimeout(visibility);
+    const wait = optionalInteger(input, 'WaitTimeSeconds');
+    if (wait !== undefined) checkWaitTimeSeconds(wait);
+    const route = await ctx.router.metadata.queue(name);
+    const system = wantedSystemAttributes(input, route.config.fifo);
+    const keep = messageAttributeFilter(input);
+    return ctx.router.withRoute(name, async (r) => {
+      const sources = ctx.router.receiveSources(r);
+      for (const [i, clusterId] of sources.entries()) {
+        // Long polls wait at the last source (the leader parks them); earlier ones are only sampled.
+        const last = i === sources.length - 1;
+        const { messages } = await ctx.router.call(clusterId, 'ReceiveMessage', { queue: name, maxMessages: max, visibilityTimeoutSeconds: visibility, waitTimeSeconds: last ? wait : 0 });
+        if (messages.length > 0) return { Messages: messages.map((m) => toSqsMessage(m, clusterId, system, keep)) };
+      }
+      return {};
+    });
+  },
+
+  async DeleteMessage(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const handle = requireString(input, 'ReceiptHandle');
+    singleFailure(await handles(ctx, name, [{ id: 'single', receiptHandle: handle }], 'DeleteMessageBatch'));
+    return {};
+  },
+
+  async DeleteMessageBatch(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const entries = batchEntries(input, 'DeleteMessageBatchRequestEntry');
+    return handles(ctx, name, entries.map((e) => ({ id: e.Id as string, receiptHandle: e.ReceiptHandle })), 'DeleteMessageBatch');
+  },
+
+  async ChangeMessageVisibility(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const handle = requireString(input, 'ReceiptHandle');
+    const visibility = optionalInteger(input, 'VisibilityTimeout');
+    if (visibility === undefined) throw missingParameter('VisibilityTimeout');
+    checkVisibilityTimeout(visibility);
+    singleFailure(await handles(ctx, name, [{ id: 'single', receiptHandle: handle, visibility }], 'ChangeMessageVisibilityBatch'));
+    return {};
+  },
+
+  async ChangeMessageVisibilityBatch(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const entries = batchEntries(input, 'ChangeMessageVisibilityBatchRequestEntry');
+    const list = entries.map((e) => {
+      const visibility = optionalInteger(e, 'VisibilityTimeout');
+      return { id: e.Id as string, receiptHandle: e.ReceiptHandle, visibility: visibility ?? -1 };
+    });
+    return handles(ctx, name, list, 'ChangeMessageVisibilityBatch');
+  },
+
+  async PurgeQueue(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    await ctx.router.withRoute(name, async (route) => {
+      for (const clusterId of ctx.router.receiveSources(route)) await ctx.router.call(clusterId, 'PurgeQueue', { queue: name });
+    });
+    return {};
+  },
+
+  async TagQueue(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    await ctx.router.metadata.call('POST', `/v1/queues/${name}/tags`, { tags: optionalStringMap(input, 'Tags') });
+    return {};
+  },
+
+  async UntagQueue(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    await ctx.router.metadata.call('DELETE', `/v1/queues/${name}/tags`, { keys: optionalStringList(input, 'TagKeys') });
+    return {};
+  },
+
+  async ListQueueTags(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const { tags } = await ctx.router.metadata.call<{ tags: Record<string, string> }>('GET', `/v1/queues/${name}/tags`);
+    return Object.keys(tags).length > 0 ? { Tags: tags } : {};
+  },
+
+  async ListDeadLetterSourceQueues(input, ctx) {
+    const name = queueNameFrom(input, ctx.path);
+    const params = new URLSearchParams();
+    const max = optionalInteger(input, 'MaxResults');
+    if (max !== undefined) params.set('maxResults', String(max));
+    const token = optionalString(input, 'NextToken');
+    if (token !== undefined) params.set('nextToken', token);
+    const { names, nextToken } = await ctx.router.metadata.call<{ names: string[]; nextToken?: string }>('GET', `/v1/queues/${name}/dead-letter-sources?${params}`);
+    const out: Json = { queueUrls: names.map((n) => queueUrl(ctx.publicUrl, ctx.account, n)) };
+    if (nextToken) out.NextToken = nextToken;
+    return out;
+  },
+};
+

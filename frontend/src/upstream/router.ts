@@ -1,0 +1,83 @@
+/**
+ * Routes queue operations to the backend cluster that holds the queue, through its leader:
+ * queue → cluster from the metadata cache, cluster → nodes (leader first) from the cluster view,
+ * one keep-alive NativeClient per cluster (which follows NotLeader and refused connections).
+ * During a move, sends go to the new cluster (FIFO: not until the move ends), receives try the
+ * old one first, and receipt handles say which cluster issued them.
+ */
+import { ConveyorError, NativeClient, isConveyorError, type NativeAction, type NativeActions } from '@conveyor/client-sdk';
+import type { MetadataClient, QueueRoute } from './metadata-client.ts';
+
+/** How long one request may spend re-routing (moves, failovers) before it gives up. */
+const ROUTE_DEADLINE_MS = 15_000;
+
+export class Router {
+  private readonly clients = new Map<string, { key: string; client: NativeClient }>();
+
+  constructor(readonly metadata: MetadataClient) {}
+
+  async client(clusterId: string, refresh = false): Promise<NativeClient> {
+    const nodes = await this.metadata.cluster(clusterId, refresh);
+    const key = nodes.addresses.join(',');
+    const cached = this.clients.get(clusterId);
+    if (cached && cached.key === key) return cached.client;
+    void cached?.client.close();
+    const client = new NativeClient({ nodes: nodes.addresses, deadlineMs: 10_000, requestTimeoutMs: 25_000, connections: 64 });
+    this.clients.set(clusterId, { key, client });
+    return client;
+  }
+
+  /** Runs `fn` against the queue's current route, refreshing it after routing failures, to a deadline. */
+  async withRoute<T>(queue: string, fn: (route: QueueRoute) => Promise<T>): Promise<T> {
+    const deadline = Date.now() + ROUTE_DEADLINE_MS;
+    let refresh = false;
+    for (let attempt = 0; ; attempt++) {
+      const route = await this.metadata.queue(queue, refresh);
+      try {
+        return await fn(route);
+      } catch (error) {
+        const rerouted = isConveyorError(error) && (error.code === 'QueueMoved' || error.code === 'NotLeader' || (error.code === 'ServiceUnavailable' && !!route.move));
+        // A queue the metadata service knows but its cluster does not: it is being created or moved.
+        const missing = isConveyorError(error, 'QueueDoesNotExist');
+        if ((!rerouted && !missing) || Date.now() > deadline) throw error;
+        if (missing && attempt > 0) throw error;
+        refresh = true;
+        await new Promise((r) => setTimeout(r, Math.min(500, 20 * 2 ** Math.min(attempt, 5))));
+      }
+    }
+  }
+
+  /** The cluster that takes sends for a queue now. */
+  sendTarget(route: QueueRoute): string {
+    if (!route.move) return route.clusterId;
+    if (route.config.fifo) throw new ConveyorError('ServiceUnavailable', `FIFO queue ${route.name} is moving to another cluster; try again shortly.`, { queue: route.name });
+    return route.move.to;
+  }
+
+  /** The clusters to receive from, in order. */
+  receiveSources(route: QueueRoute): string[] {
+    return route.move ? [route.clusterId, route.move.to] : [route.clusterId];
+  }
+
+  call<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request']): Promise<NativeActions[A]['response']> {
+    return this.client(clusterId).then((c) => c.call(action, body));
+  }
+
+  async close(): Promise<void> {
+    for (const { client } of this.clients.values()) await client.close();
+  }
+}
+
+/** Receipt handles handed to clients name the cluster that issued them: `<cluster>.<handle>`. */
+export function wrapReceiptHandle(clusterId: string, handle: string): string {
+  return `${clusterId}.${handle}`;
+}
+
+export function unwrapReceiptHandle(text: unknown): { clusterId: string; handle: string } | undefined {
+  if (typeof text !== 'string') return undefined;
+  const dot = text.indexOf('.');
+  if (dot <= 0 || dot > 64) return undefined;
+  const clusterId = text.slice(0, dot);
+  if (!/^[A-Za-z0-9_-]+$/.test(clusterId)) return undefined;
+  return { clusterId, handle: text.slice(dot + 1) };
+}
