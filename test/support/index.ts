@@ -6,3 +6,4 @@ export * from './zookeeper.ts';
 export * from './cluster.ts';
 export * from './routed-client.ts';
 export * from './metadata.ts';
+export * from './stack.ts';

@@ -1,0 +1,136 @@
+/**
+ * The SQS JSON protocol end to end: the unchanged @aws-sdk/client-sqs (which checks every MD5)
+ * against a real local Conveyor (ZooKeeper, a 3-node cluster, the metadata service, a frontend).
+ */
+import t from 'tap';
+import {
+  SQSClient,
+  ChangeMessageVisibilityCommand,
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ListDeadLetterSourceQueuesCommand,
+  ListQueuesCommand,
+  ListQueueTagsCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  TagQueueCommand,
+  UntagQueueCommand,
+} from '@aws-sdk/client-sqs';
+import { md5OfMessageAttributes } from '@conveyor/client-sdk';
+import { startStack } from '../support/index.ts';
+
+process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING = '1';
+
+async function sqsError(promise: Promise<unknown>): Promise<{ name: string; code?: string; status?: number; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; Code?: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, code: e.Code, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+t.test('@aws-sdk/client-sqs against a local Conveyor', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  const sqs = new SQSClient({ endpoint: stack.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  t.teardown(() => sqs.destroy());
+
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '20' }, tags: { team: 'core' } }));
+  t.equal(QueueUrl, `${stack.endpoint}/000000000000/orders`, 'CreateQueue answers a queue URL naming this frontend');
+  t.equal((await sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '20' } }))).QueueUrl, QueueUrl, 'creating it again with equal attributes is idempotent');
+  const exists = await sqsError(sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '21' } })));
+  t.equal(exists.name, 'QueueNameExists', `a different attribute is QueueNameExists (${exists.message})`);
+  t.equal((await sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' }))).QueueUrl, QueueUrl, 'GetQueueUrl');
+  t.ok((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'ord' }))).QueueUrls?.includes(QueueUrl!), 'ListQueues with a prefix');
+
+  await t.test('messages', async (t) => {
+    const attrs = { color: { DataType: 'String', StringValue: 'blue' }, size: { DataType: 'Number', StringValue: '42' }, blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2, 3]) } };
+    const sent = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'hello', MessageAttributes: attrs }));
+    t.equal(sent.MD5OfMessageBody, '5d41402abc4b2a76b9719d911017c592', 'MD5OfMessageBody');
+    t.equal(sent.MD5OfMessageAttributes, md5OfMessageAttributes({ color: attrs.color, size: attrs.size, blob: attrs.blob }), 'MD5OfMessageAttributes');
+    const batch = await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'a', MessageBody: 'one' }, { Id: 'b', MessageBody: 'two' }, { Id: 'c', MessageBody: 'x'.repeat(1_048_577) }] }));
+    t.same(batch.Successful?.map((s) => s.Id).sort(), ['a', 'b'], 'good entries succeed');
+    t.same(batch.Failed?.map((f) => [f.Id, f.Code]), [['c', 'InvalidParameterValue']], 'an oversized entry fails alone');
+
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['color'], MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'] }));
+    t.equal(received.Messages?.length, 3, 'all three are received');
+    const hello = received.Messages!.find((m) => m.Body === 'hello')!;
+    t.same(Object.keys(hello.MessageAttributes ?? {}), ['color'], 'only the requested message attribute is returned');
+    t.equal(hello.MD5OfMessageAttributes, md5OfMessageAttributes({ color: attrs.color }), 'and its MD5 covers only that one');
+    t.same(Object.keys(hello.Attributes ?? {}).sort(), ['ApproximateReceiveCount', 'SentTimestamp'], 'only the requested system attributes');
+    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: hello.ReceiptHandle, VisibilityTimeout: 0 }));
+    const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }));
+    t.equal(again.Messages?.[0]?.Body, 'hello', 'visibility 0 makes it visible at once');
+    t.equal(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount, '2', 'its receive count is 2');
+    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: again.Messages![0]!.ReceiptHandle }));
+    const del = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: [...received.Messages!.filter((m) => m.Body !== 'hello').map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })), { Id: 'bad', ReceiptHandle: 'garbage' }] }));
+    t.equal(del.Successful?.length, 2, 'a batch delete');
+    t.same(del.Failed?.map((f) => [f.Id, f.Code]), [['bad', 'ReceiptHandleIsInvalid']], 'with a per-entry failure for a forged handle');
+    const attributes = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['All'] }))).Attributes!;
+    t.equal(attributes.ApproximateNumberOfMessages, '0', 'the queue is empty');
+    t.equal(attributes.VisibilityTimeout, '20', 'attributes as created');
+  });
+
+  await t.test('long polling returns when a message arrives', async (t) => {
+    const started = Date.now();
+    const poll = sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 10 }));
+    await new Promise((r) => setTimeout(r, 300));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'late' }));
+    const got = await poll;
+    t.equal(got.Messages?.[0]?.Body, 'late', 'the long poll got the message');
+    t.ok(Date.now() - started < 5_000, `well before its 10 s wait (${Date.now() - started} ms)`);
+    await sqs.send(new PurgeQueueCommand({ QueueUrl }));
+  });
+
+  await t.test('FIFO queues', async (t) => {
+    const { QueueUrl: fifo } = await sqs.send(new CreateQueueCommand({ QueueName: 'jobs.fifo', Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' } }));
+    const first = await sqs.send(new SendMessageBatchCommand({ QueueUrl: fifo, Entries: ['1', '2', '3'].map((n) => ({ Id: `e${n}`, MessageBody: `job ${n}`, MessageGroupId: 'g' })) }));
+    const dup = await sqs.send(new SendMessageCommand({ QueueUrl: fifo, MessageBody: 'job 1', MessageGroupId: 'g' }));
+    t.equal(dup.MessageId, first.Successful?.find((s) => s.Id === 'e1')?.MessageId, 'a content duplicate answers the original id');
+    const seqs = first.Successful!.map((s) => BigInt(s.SequenceNumber!));
+    t.ok(seqs[0]! < seqs[1]! && seqs[1]! < seqs[2]!, 'sequence numbers increase');
+    const a = await sqs.send(new ReceiveMessageCommand({ QueueUrl: fifo, MaxNumberOfMessages: 2 }));
+    t.same(a.Messages?.map((m) => m.Body), ['job 1', 'job 2'], 'in order');
+    const b = await sqs.send(new ReceiveMessageCommand({ QueueUrl: fifo, MaxNumberOfMessages: 10 }));
+    t.same(b.Messages ?? [], [], 'the group is locked while messages are in flight');
+    const missing = await sqsError(sqs.send(new SendMessageCommand({ QueueUrl: fifo, MessageBody: 'x' })));
+    t.equal(missing.name, 'MissingParameter', 'MessageGroupId is required');
+  });
+
+  await t.test('attributes, tags and dead-letter sources', async (t) => {
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { DelaySeconds: '3' } }));
+    t.equal((await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['DelaySeconds'] }))).Attributes?.DelaySeconds, '3', 'SetQueueAttributes');
+    await sqs.send(new TagQueueCommand({ QueueUrl, Tags: { env: 'test' } }));
+    await sqs.send(new UntagQueueCommand({ QueueUrl, TagKeys: ['team'] }));
+    t.same((await sqs.send(new ListQueueTagsCommand({ QueueUrl }))).Tags, { env: 'test' }, 'tags');
+    const { QueueUrl: dlq } = await sqs.send(new CreateQueueCommand({ QueueName: 'orders-dlq' }));
+    const { QueueUrl: src } = await sqs.send(new CreateQueueCommand({ QueueName: 'orders-src', Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:local:000000000000:orders-dlq', maxReceiveCount: 1 }) } }));
+    t.same((await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq }))).queueUrls, [src], 'ListDeadLetterSourceQueues');
+  });
+
+  await t.test('errors are shaped as SQS shapes them', async (t) => {
+    const missing = await sqsError(sqs.send(new GetQueueUrlCommand({ QueueName: 'nope' })));
+    t.same([missing.name, missing.code, missing.status], ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 400], 'QueueDoesNotExist');
+    const tooMany = await sqsError(sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: Array.from({ length: 11 }, (_, i) => ({ Id: `e${i}`, MessageBody: 'x' })) })));
+    t.equal(tooMany.name, 'TooManyEntriesInBatchRequest', 'TooManyEntriesInBatchRequest');
+    const badId = await sqsError(sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: 'bad id!', MessageBody: 'x' }] })));
+    t.equal(badId.name, 'InvalidBatchEntryId', 'InvalidBatchEntryId');
+    const badHandle = await sqsError(sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: 'garbage' })));
+    t.equal(badHandle.name, 'ReceiptHandleIsInvalid', 'ReceiptHandleIsInvalid');
+    const badMax = await sqsError(sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 11 })));
+    t.equal(badMax.message, 'Value 11 for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.', 'SQS reason texts');
+  });
+
+  await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+  const gone = await sqsError(sqs.send(new GetQueueUrlCommand({ QueueName: 'orders' })));
+  t.equal(gone.name, 'QueueDoesNotExist', 'DeleteQueue');
+});
