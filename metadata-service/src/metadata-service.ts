@@ -4,7 +4,7 @@
  * znode version; writes go to ZooKeeper with compare-and-set and fail fast (503) while it is
  * unreachable. Creating or deleting a queue also creates or drops it on its backend cluster.
  */
-import { ConveyorError, NativeClient, formatQueueConfig, isConveyorError, type NativeQueueInfo } from '@conveyor/client-sdk';
+import { ConveyorError, NativeClient, checkQueueName, formatQueueConfig, isConveyorError, type NativeQueueInfo } from '@conveyor/client-sdk';
 import { zk, ZkSession } from '@conveyor/backend-node';
 import { request } from 'undici';
 import { attributeView, buildQueueRecord, checkTags, differingAttribute, paginate, withAttributes, type QueueRecord } from './core/queue-record.ts';
@@ -40,6 +40,14 @@ export interface ClusterView {
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+const isQueueName = (name: string): boolean => {
+  try {
+    checkQueueName(name);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const MAX_CAS_ATTEMPTS = 5;
 
 export class MetadataService {
@@ -48,7 +56,14 @@ export class MetadataService {
   private readonly clients = new Map<string, { key: string; client: NativeClient }>();
 
   constructor(private readonly options: MetadataOptions) {
-    this.session = new ZkSession({ connectString: options.zookeeper, sessionTimeoutMs: options.sessionTimeoutMs, leaseMs: Math.floor(options.sessionTimeoutMs * 0.6), log: options.log });
+    // Writes fail fast when ZooKeeper is silent: a call waits at most 2 s (ZooKeeper answers in ms).
+    this.session = new ZkSession({
+      connectString: options.zookeeper,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      leaseMs: Math.floor(options.sessionTimeoutMs * 0.6),
+      opTimeoutMs: Math.min(2_000, options.sessionTimeoutMs),
+      log: options.log,
+    });
     this.cache = new RegistryCache(this.session, options.root.replace(/\/+$/, ''), options.log);
   }
 
@@ -59,8 +74,9 @@ export class MetadataService {
     for (const { value } of this.cache.queues.values()) if (value.move) void this.driveMove(value.name);
   }
 
+  /** ZooKeeper is not answering, or the current session has not finished reading the registry. */
   get stale(): boolean {
-    return !this.session.leaseValid();
+    return !this.session.leaseValid() || !this.cache.current;
   }
 
   private assertWritable(): void {
@@ -71,6 +87,7 @@ export class MetadataService {
 
   getQueue(name: string): QueueAnswer {
     const entry = this.cache.queues.get(name);
+    if (!entry && !this.cache.everLoaded) throw new ConveyorError('ServiceUnavailable', 'The queue registry has not been read from ZooKeeper yet; try again.', { queue: name });
     if (!entry) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
     return { queue: entry.value, version: entry.version, stale: this.stale };
   }
@@ -104,6 +121,9 @@ export class MetadataService {
   }
 
   private async readQueue(name: string): Promise<Versioned<QueueRecord> | undefined> {
+    // A name that is not a queue name names no queue; it must not become a znode path either
+    // ('../x' would make ZooKeeper refuse the path, which read as a retryable 503).
+    if (!isQueueName(name)) return undefined;
     try {
       const { data, stat } = await zk.withTimeout(zk.zkGetData(this.session.client, this.queuePath(name)), this.session.opTimeoutMs, 'read queue');
       this.session.touch();

@@ -24,6 +24,14 @@ export class RegistryCache {
   readonly queues = new Map<string, Versioned<QueueRecord>>();
   readonly clusters = new Map<string, ClusterEntry>();
   private generation = 0;
+  /** The generation (session) whose full load completed last; 0 before the first. */
+  private loadedGeneration = 0;
+  /**
+   * One watcher function per watched path and session: node-zookeeper-client keeps every distinct
+   * function it is given for a path and calls them all, so a fresh closure per read would pile up
+   * (one more per write through this service) and multiply the re-reads of every later change.
+   */
+  private readonly watchers = new Map<string, () => void>();
   /** The latest (re)load: the first one finishes before the service answers. */
   loaded: Promise<void> = Promise.resolve();
 
@@ -35,6 +43,16 @@ export class RegistryCache {
     session.on('session', () => {
       this.loaded = this.reload();
     });
+  }
+
+  /** True once the registry has been read at least once: until then a miss proves nothing. */
+  get everLoaded(): boolean {
+    return this.loadedGeneration > 0;
+  }
+
+  /** True once the current session's full (re)load has completed. */
+  get current(): boolean {
+    return this.loadedGeneration > 0 && this.loadedGeneration === this.generation;
   }
 
   get queuesPath(): string {
@@ -50,10 +68,14 @@ export class RegistryCache {
   /** Re-reads everything with fresh watches (the old ones died with the old session). */
   async reload(): Promise<void> {
     const generation = ++this.generation;
+    this.watchers.clear();
     try {
       const client = this.session.client;
       await Promise.all([this.queuesPath, this.clustersPath, this.deletedPath].map((p) => zk.withTimeout(zk.zkMkdirp(client, p), this.session.opTimeoutMs, 'mkdirp')));
-      await Promise.all([this.refreshQueueList(generation), this.refreshClusterList(generation)]);
+      // Everything, not only what is new: entries already cached may have changed while the
+      // session was gone, and their watches died with it.
+      await Promise.all([this.refreshQueueList(generation, true), this.refreshClusterList(generation, true)]);
+      if (generation === this.generation) this.loadedGeneration = generation;
       this.log('registry loaded', { queues: this.queues.size, clusters: this.clusters.size });
     } catch (error) {
       this.log('registry reload failed; retrying', { error: (error as Error).message });
@@ -61,29 +83,38 @@ export class RegistryCache {
     }
   }
 
-  private watch(generation: number, fn: () => Promise<void>): () => void {
-    return () => {
-      if (generation === this.generation) void fn().catch((error: Error) => this.log('watch refresh failed', { error: error.message }));
-    };
+  /** The watcher for `key` (kind and path) in this generation; the same function every time. */
+  private watch(generation: number, key: string, fn: () => Promise<void>): () => void {
+    const id = `${generation} ${key}`;
+    let watcher = this.watchers.get(id);
+    if (!watcher) {
+      watcher = () => {
+        if (generation === this.generation) void fn().catch((error: Error) => this.log('watch refresh failed', { error: error.message }));
+      };
+      if (generation === this.generation) this.watchers.set(id, watcher);
+    }
+    return watcher;
   }
 
-  private async refreshQueueList(generation: number): Promise<void> {
-    const names = await zk.withTimeout(zk.zkChildren(this.session.client, this.queuesPath, this.watch(generation, () => this.refreshQueueList(generation))), this.session.opTimeoutMs, 'list queues');
+  /** Re-reads the list of queues; `all` re-reads (and re-watches) every queue, not only new ones. */
+  private async refreshQueueList(generation: number, all = false): Promise<void> {
+    const names = await zk.withTimeout(zk.zkChildren(this.session.client, this.queuesPath, this.watch(generation, 'queues', () => this.refreshQueueList(generation))), this.session.opTimeoutMs, 'list queues');
     this.session.touch();
     const current = new Set(names);
     for (const name of this.queues.keys()) if (!current.has(name)) this.queues.delete(name);
-    await Promise.all(names.filter((n) => !this.queues.has(n)).map((n) => this.refreshQueue(generation, n)));
+    await Promise.all(names.filter((n) => all || !this.queues.has(n)).map((n) => this.refreshQueue(generation, n)));
   }
 
   async refreshQueue(generation: number, name: string): Promise<void> {
     try {
-      const { data, stat } = await zk.withTimeout(zk.zkGetData(this.session.client, `${this.queuesPath}/${name}`, this.watch(generation, () => this.refreshQueue(generation, name))), this.session.opTimeoutMs, 'read queue');
+      const { data, stat } = await zk.withTimeout(zk.zkGetData(this.session.client, `${this.queuesPath}/${name}`, this.watch(generation, `queue ${name}`, () => this.refreshQueue(generation, name))), this.session.opTimeoutMs, 'read queue');
       this.session.touch();
       const record = decode<QueueRecord>(data);
       if (record) this.queues.set(name, { value: record, version: stat.version });
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
       this.queues.delete(name);
+      this.watchers.delete(`${generation} queue ${name}`); // no watch is left on a missing node
     }
   }
 
@@ -92,12 +123,13 @@ export class RegistryCache {
     return this.refreshQueue(this.generation, name);
   }
 
-  private async refreshClusterList(generation: number): Promise<void> {
-    const ids = await zk.withTimeout(zk.zkChildren(this.session.client, this.clustersPath, this.watch(generation, () => this.refreshClusterList(generation))), this.session.opTimeoutMs, 'list clusters');
+  /** Re-reads the list of clusters; `all` re-reads (and re-watches) every cluster, not only new ones. */
+  private async refreshClusterList(generation: number, all = false): Promise<void> {
+    const ids = await zk.withTimeout(zk.zkChildren(this.session.client, this.clustersPath, this.watch(generation, 'clusters', () => this.refreshClusterList(generation))), this.session.opTimeoutMs, 'list clusters');
     this.session.touch();
     for (const id of this.clusters.keys()) if (!ids.includes(id)) this.clusters.delete(id);
-    await Promise.all(ids.filter((id) => !this.clusters.has(id)).map(async (id) => {
-      this.clusters.set(id, { id, state: undefined, nodes: new Map() });
+    await Promise.all(ids.filter((id) => all || !this.clusters.has(id)).map(async (id) => {
+      if (!this.clusters.has(id)) this.clusters.set(id, { id, state: undefined, nodes: new Map() });
       await Promise.all([this.refreshClusterState(generation, id), this.refreshClusterNodes(generation, id)]);
     }));
   }
@@ -106,12 +138,12 @@ export class RegistryCache {
     const entry = this.clusters.get(id);
     if (!entry) return;
     try {
-      const { data } = await zk.withTimeout(zk.zkGetData(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'read cluster state');
+      const { data } = await zk.withTimeout(zk.zkGetData(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, `state ${id}`, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'read cluster state');
       entry.state = decode<ClusterState>(data);
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
       // Not created yet: watch for it.
-      await zk.withTimeout(zk.zkExists(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'watch cluster state');
+      await zk.withTimeout(zk.zkExists(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, `state-exists ${id}`, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'watch cluster state');
     }
     this.session.touch();
   }
@@ -122,10 +154,10 @@ export class RegistryCache {
     const path = `${this.clustersPath}/${id}/nodes`;
     let children: string[] = [];
     try {
-      children = await zk.withTimeout(zk.zkChildren(this.session.client, path, this.watch(generation, () => this.refreshClusterNodes(generation, id))), this.session.opTimeoutMs, 'list nodes');
+      children = await zk.withTimeout(zk.zkChildren(this.session.client, path, this.watch(generation, `nodes ${id}`, () => this.refreshClusterNodes(generation, id))), this.session.opTimeoutMs, 'list nodes');
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
-      await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, () => this.refreshClusterNodes(generation, id))), this.session.opTimeoutMs, 'watch nodes');
+      await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `nodes-exists ${id}`, () => this.refreshClusterNodes(generation, id))), this.session.opTimeoutMs, 'watch nodes');
     }
     const nodes = new Map<string, { address: string }>();
     await Promise.all(children.map(async (nodeId) => {

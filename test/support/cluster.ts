@@ -124,7 +124,7 @@ export interface TestCluster {
 }
 
 /** The environment for node processes: the test's, minus what tap injects for its own children. */
-function nodeEnv(): NodeJS.ProcessEnv {
+export function nodeEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!/^_?TAP/.test(key)) env[key] = value;
   const nodeOptions = (env.NODE_OPTIONS ?? '')

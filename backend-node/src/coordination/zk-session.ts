@@ -13,6 +13,8 @@ export interface ZkSessionOptions {
   sessionTimeoutMs: number;
   /** How long without an answer from ZooKeeper before leaseValid() turns false. */
   leaseMs: number;
+  /** Longest wait for one ZooKeeper call (default: the session timeout). */
+  opTimeoutMs?: number;
   log: (message: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -33,7 +35,7 @@ export class ZkSession extends EventEmitter {
   }
 
   get opTimeoutMs(): number {
-    return this.options.sessionTimeoutMs;
+    return this.options.opTimeoutMs ?? this.options.sessionTimeoutMs;
   }
 
   leaseValid(): boolean {
