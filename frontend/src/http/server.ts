@@ -10,6 +10,7 @@ import { ConveyorError, ERROR_CODES } from '@conveyor/client-sdk';
 import { ACTIONS } from '../sqs/actions.ts';
 import type { Json } from '../sqs/shapes.ts';
 import type { Router } from '../upstream/router.ts';
+import { registerNativeRoutes } from './native-routes.ts';
 
 export interface FrontendOptions {
   router: Router;
@@ -63,6 +64,7 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ ok: true }));
+  registerNativeRoutes(app, options.router);
 
   app.post('/*', async (request, reply) => {
     const target = request.headers['x-amz-target'];

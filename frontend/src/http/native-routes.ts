@@ -1,0 +1,113 @@
+/**
+ * The native API on the frontend (`POST /native/<Action>`, msgpack): the same actions the backend
+ * nodes serve, routed to the cluster that holds the queue, with batches larger than SQS's 10
+ * when the caller asks (`maxEntries`, up to 1,000). Receipt handles name their cluster, as on the
+ * JSON protocol. Queue administration goes through the metadata service.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, formatQueueConfig, type NativeAction, type NativeActions, type NativeError } from '@conveyor/client-sdk';
+import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
+
+type Request<A extends NativeAction> = NativeActions[A]['request'];
+
+function queueOf(body: unknown): string {
+  const queue = (body as { queue?: unknown } | null)?.queue;
+  if (typeof queue !== 'string' || queue.length === 0) throw new ConveyorError('MissingParameter', 'The request must contain the parameter queue.', { parameter: 'queue' });
+  return queue;
+}
+
+async function byHandles(router: Router, action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch', req: Request<'DeleteMessageBatch'> | Request<'ChangeMessageVisibilityBatch'>) {
+  const queue = queueOf(req);
+  if (!Array.isArray(req.entries)) throw new ConveyorError('MissingParameter', 'The request must contain the parameter entries (a list).', { parameter: 'entries' });
+  const successful: Array<{ id: string }> = [];
+  const failed: NativeActions['DeleteMessageBatch']['response']['failed'] = [];
+  const groups = new Map<string, Array<(typeof req.entries)[number]>>();
+  for (const e of req.entries) {
+    const parsed = unwrapReceiptHandle(e?.receiptHandle);
+    if (!parsed) {
+      failed.push({ id: String(e?.id), code: 'ReceiptHandleIsInvalid', message: `The input receipt handle "${String(e?.receiptHandle)}" is not a valid receipt handle.`, senderFault: true });
+      continue;
+    }
+    groups.set(parsed.clusterId, [...(groups.get(parsed.clusterId) ?? []), { ...e, receiptHandle: parsed.handle }]);
+  }
+  for (const [clusterId, entries] of groups) {
+    const res = await router.call(clusterId, action, { ...req, queue, entries } as never);
+    successful.push(...res.successful);
+    failed.push(...res.failed);
+  }
+  return { successful, failed };
+}
+
+const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>) => Promise<NativeActions[A]['response']> } = {
+  async CreateQueue(router, req) {
+    const { queue } = await router.metadata.call<{ queue: { name: string; arn: string } }>('POST', '/v1/queues', { name: queueOf(req), attributes: req.attributes ?? {} });
+    return { queue: queue.name, arn: queue.arn };
+  },
+  async DeleteQueue(router, req) {
+    await router.metadata.call('DELETE', `/v1/queues/${encodeURIComponent(queueOf(req))}`);
+    return {};
+  },
+  async SetQueueAttributes(router, req) {
+    await router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(queueOf(req))}/attributes`, { attributes: req.attributes ?? {} });
+    router.metadata.forget(req.queue);
+    return {};
+  },
+  async GetQueue(router, req) {
+    const name = queueOf(req);
+    const route = await router.metadata.queue(name, true);
+    const info = await router.call(route.clusterId, 'GetQueue', { queue: name });
+    return { ...info, attributes: { ...formatQueueConfig(route.config), ...route.extraAttributes } };
+  },
+  async ListQueues(router, req) {
+    const { names } = await router.metadata.call<{ names: string[] }>('GET', `/v1/queues?prefix=${encodeURIComponent(req?.prefix ?? '')}`);
+    return { queues: names };
+  },
+  async SendMessageBatch(router, req) {
+    const queue = queueOf(req);
+    return router.withRoute(queue, (route) => router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue }));
+  },
+  async ReceiveMessage(router, req) {
+    const queue = queueOf(req);
+    return router.withRoute(queue, async (route) => {
+      const sources = router.receiveSources(route);
+      for (const [i, clusterId] of sources.entries()) {
+        const res = await router.call(clusterId, 'ReceiveMessage', { ...req, queue, waitTimeSeconds: i === sources.length - 1 ? req.waitTimeSeconds : 0 });
+        if (res.messages.length > 0) return { messages: res.messages.map((m) => ({ ...m, receiptHandle: wrapReceiptHandle(clusterId, m.receiptHandle) })) };
+      }
+      return { messages: [] };
+    });
+  },
+  DeleteMessageBatch: (router, req) => byHandles(router, 'DeleteMessageBatch', req),
+  ChangeMessageVisibilityBatch: (router, req) => byHandles(router, 'ChangeMessageVisibilityBatch', req),
+  async PurgeQueue(router, req) {
+    const queue = queueOf(req);
+    await router.withRoute(queue, async (route) => {
+      for (const clusterId of router.receiveSources(route)) await router.call(clusterId, 'PurgeQueue', { queue });
+    });
+    return {};
+  },
+};
+
+export function registerNativeRoutes(app: FastifyInstance, router: Router): void {
+  app.addContentTypeParser(NATIVE_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, decodeNative(body as Buffer));
+    } catch {
+      done(new ConveyorError('InvalidParameterValue', 'The request body is not valid msgpack.'), undefined);
+    }
+  });
+  app.post<{ Params: { action: string } }>('/native/:action', async (request, reply) => {
+    const { action } = request.params;
+    const handler = Object.hasOwn(HANDLERS, action) ? (HANDLERS as Record<string, (r: Router, b: unknown) => Promise<unknown>>)[action] : undefined;
+    try {
+      if (!handler) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
+      if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) throw new ConveyorError('InvalidParameterValue', 'The request body must be a msgpack map.');
+      const result = await handler(router, request.body);
+      return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(result));
+    } catch (error) {
+      if (!(error instanceof ConveyorError)) throw error;
+      const body: NativeError = { error: { code: error.code, message: error.message, context: error.context } };
+      return reply.code(error.status).header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(body));
+    }
+  });
+}
