@@ -14,6 +14,7 @@ import {
   checkBatchEntries,
   checkBatchSize,
   checkQueueName,
+  checkReceiveRequestAttemptId,
   checkWaitTimeSeconds,
   defaultQueueConfig,
   isFifoName,
@@ -26,6 +27,7 @@ import {
 import { QueueStateMachine, type DecideContext, type HandleOutcome, type ReceiveInput, type SendInput, type SendOutcome, type StateMachineOptions } from '../queue/state-machine.ts';
 import type { MessageBody, MessageMeta, QueueLogRecord, QueueRecord, StoreMutation } from '../queue/types.ts';
 import type { QueueStore } from '../storage/queue-store.ts';
+import { decodeReceiptHandle } from '../queue/receipt-handle.ts';
 import { GroupCommitter } from './group-commit.ts';
 
 /**
@@ -74,7 +76,12 @@ export type ReceivedMessage = NativeReceivedMessage;
 export interface ReceiveOptions extends ReceiveInput {
   waitTimeSeconds?: number;
   signal?: AbortSignal;
+  /** FIFO ReceiveRequestAttemptId: a retry within 5 minutes gets the same messages and handles back. */
+  attemptId?: string;
 }
+
+/** How long a FIFO receive attempt can be retried for the same answer (SQS: 5 minutes). */
+const RECEIVE_ATTEMPT_TTL_MS = 5 * 60_000;
 
 export interface QueueDescription {
   name: string;
@@ -140,6 +147,8 @@ export class QueueEngine {
   private readonly newMessageId: () => string;
   private readonly bodies: LRUCache<string, MessageBody>;
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** FIFO receive attempts kept on this node for retries (not replicated: after a failover a retry gets new messages). */
+  private readonly receiveAttempts = new LRUCache<string, ReceivedMessage[]>({ max: 10_000, ttl: RECEIVE_ATTEMPT_TTL_MS });
   private readonly arnPrefix: string;
   private readonly logBodies: LogBodySource | undefined;
   private expireTimer: NodeJS.Timeout | undefined;
@@ -312,6 +321,28 @@ export class QueueEngine {
 
   /** ReceiveMessage; with waitTimeSeconds > 0, waits (here, at the queue's node) until a message is visible. */
   async receiveMessage(queue: string, options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+    const state = this.machine.queue(queue);
+    if (options.attemptId !== undefined && state.fifo) {
+      const attemptId = checkReceiveRequestAttemptId(options.attemptId);
+      const key = `${state.record.queueId} ${attemptId}`;
+      const earlier = this.receiveAttempts.get(key);
+      if (earlier) {
+        // The same messages, while each is still in flight under the handle handed out then.
+        state.advance(this.machine.timestamp(this.clock()));
+        const still = earlier.filter((m) => {
+          const h = decodeReceiptHandle(m.receiptHandle);
+          const meta = h ? state.messages.get(h.seq) : undefined;
+          return meta !== undefined && meta.nonce === h!.nonce && state.statusOf(h!.seq) === 'inflight';
+        });
+        if (still.length > 0) {
+          await this.committer.barrier();
+          return still;
+        }
+      }
+      const fresh = await this.receiveMessage(queue, { ...options, attemptId: undefined });
+      if (fresh.length > 0) this.receiveAttempts.set(key, fresh);
+      return fresh;
+    }
     const waitSeconds = options.waitTimeSeconds === undefined ? this.machine.queue(queue).record.config.receiveWaitMs / 1000 : checkWaitTimeSeconds(options.waitTimeSeconds);
     const deadline = this.clock() + waitSeconds * 1000;
     const input: ReceiveInput = { ...options, longPoll: waitSeconds > 0 };

@@ -71,6 +71,7 @@ const handlers: { [A in NativeAction]: Handler<A> } = {
       maxMessages: optionalNumber(req.maxMessages, 'maxMessages'),
       visibilityTimeoutSeconds: optionalNumber(req.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds'),
       waitTimeSeconds: optionalNumber(req.waitTimeSeconds, 'waitTimeSeconds'),
+      attemptId: typeof req.attemptId === 'string' ? req.attemptId : undefined,
       signal,
     });
     return { messages };

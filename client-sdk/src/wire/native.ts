@@ -76,7 +76,7 @@ export interface NativeActions {
     response: { successful: NativeSendSuccess[]; failed: NativeBatchFailure[] };
   };
   ReceiveMessage: {
-    request: { queue: string; maxMessages?: number; visibilityTimeoutSeconds?: number; waitTimeSeconds?: number };
+    request: { queue: string; maxMessages?: number; visibilityTimeoutSeconds?: number; waitTimeSeconds?: number; attemptId?: string };
     response: { messages: NativeReceivedMessage[] };
   };
   DeleteMessageBatch: {

@@ -14,6 +14,7 @@ import {
   checkMessageBody,
   checkMessageGroupId,
   checkMessageSize,
+  checkReceiveRequestAttemptId,
   checkVisibilityTimeout,
   checkWaitTimeSeconds,
   invalidParameter,
@@ -307,6 +308,8 @@ export const ACTIONS: Record<string, Handler> = {
     if (visibility !== undefined) checkVisibilityTimeout(visibility);
     const wait = optionalInteger(input, 'WaitTimeSeconds');
     if (wait !== undefined) checkWaitTimeSeconds(wait);
+    const attemptId = optionalString(input, 'ReceiveRequestAttemptId');
+    if (attemptId !== undefined) checkReceiveRequestAttemptId(attemptId);
     const route = await ctx.router.metadata.queue(name);
     const system = wantedSystemAttributes(input, route.config.fifo);
     const keep = messageAttributeFilter(input);
@@ -315,7 +318,7 @@ export const ACTIONS: Record<string, Handler> = {
       for (const [i, clusterId] of sources.entries()) {
         // Long polls wait at the last source (the leader parks them); earlier ones are only sampled.
         const last = i === sources.length - 1;
-        const { messages } = await ctx.router.call(clusterId, 'ReceiveMessage', { queue: name, maxMessages: max, visibilityTimeoutSeconds: visibility, waitTimeSeconds: last ? wait : 0 });
+        const { messages } = await ctx.router.call(clusterId, 'ReceiveMessage', { queue: name, maxMessages: max, visibilityTimeoutSeconds: visibility, waitTimeSeconds: last ? wait : 0, attemptId });
         if (messages.length > 0) return { Messages: messages.map((m) => toSqsMessage(m, clusterId, system, keep)) };
       }
       return {};
