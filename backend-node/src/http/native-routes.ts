@@ -62,7 +62,7 @@ const handlers: { [A in NativeAction]: Handler<A> } = {
   async SendMessageBatch(engine, req) {
     const result = await engine.sendMessageBatch(requireString(req.queue, 'queue'), requireArray(req.entries, 'entries'), maxEntries(req.maxEntries));
     return {
-      successful: result.successful.map((s) => ({ id: s.id, messageId: s.messageId, md5OfBody: s.md5OfBody, md5OfAttributes: s.md5OfAttributes, sequenceNumber: s.sequenceNumber })),
+      successful: result.successful.map((s) => ({ id: s.id, messageId: s.messageId, md5OfBody: s.md5OfBody, md5OfAttributes: s.md5OfAttributes, sequenceNumber: s.sequenceNumber, duplicate: s.duplicate || undefined })),
       failed: result.failed,
     };
   },

@@ -36,6 +36,8 @@ export interface NativeSendSuccess {
   md5OfBody: string;
   md5OfAttributes?: string;
   sequenceNumber?: string;
+  /** A FIFO duplicate inside the deduplication window: answered with the original, not enqueued. */
+  duplicate?: boolean;
 }
 
 export interface NativeBatchFailure {

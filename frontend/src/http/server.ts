@@ -11,12 +11,15 @@ import { ACTIONS } from '../sqs/actions.ts';
 import type { Json } from '../sqs/shapes.ts';
 import type { Router } from '../upstream/router.ts';
 import { registerNativeRoutes } from './native-routes.ts';
+import { DedupCache } from '../core/dedup-cache.ts';
 
 export interface FrontendOptions {
   router: Router;
   publicUrl: string;
   account: string;
   logger: FastifyBaseLogger | false;
+  /** Recent FIFO sends, so retries are answered here; one per process. */
+  dedup?: DedupCache;
   /** Bodies up to this size are read (so an oversized message gets SQS's own error); larger ones are refused early. */
   bodyLimitBytes?: number;
 }
@@ -33,6 +36,7 @@ function sendError(reply: FastifyReply, error: ConveyorError): FastifyReply {
 }
 
 export function buildFrontend(options: FrontendOptions): FastifyInstance {
+  const dedup = options.dedup ?? new DedupCache();
   const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID() };
   const app = (options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
@@ -82,7 +86,7 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    const result = await handler(request.body as Json, { router: options.router, publicUrl: options.publicUrl, account: options.account, path: request.url.split('?')[0]!, signal: abort.signal });
+    const result = await handler(request.body as Json, { router: options.router, dedup, publicUrl: options.publicUrl, account: options.account, path: request.url.split('?')[0]!, signal: abort.signal });
     return reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(result));
   });
   return app;

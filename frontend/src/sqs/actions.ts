@@ -19,12 +19,15 @@ import {
   checkWaitTimeSeconds,
   invalidParameter,
   isConveyorError,
+  md5OfBody,
   md5OfMessageAttributes,
   missingParameter,
   type MessageAttributes,
   type NativeReceivedMessage,
   type NativeSendEntry,
+  type NativeSendSuccess,
 } from '@conveyor/client-sdk';
+import { DedupCache } from '../core/dedup-cache.ts';
 import type { QueueRoute } from '../upstream/metadata-client.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
 import {
@@ -42,6 +45,7 @@ import {
 
 export interface ActionContext {
   router: Router;
+  dedup: DedupCache;
   publicUrl: string;
   /** Account id of the caller (the default account until authentication exists). */
   account: string;
@@ -105,10 +109,21 @@ function md5OfTraceHeader(trace: string | undefined): string | undefined {
   return trace === undefined ? undefined : md5OfMessageAttributes({ AWSTraceHeader: { DataType: 'String', StringValue: trace } });
 }
 
+/** Sends entries to the cluster taking sends; FIFO retries seen lately are answered from the dedup cache. */
 async function send(ctx: ActionContext, name: string, entries: Array<NativeSendEntry & { bytes: number }>) {
   return ctx.router.withRoute(name, async (route) => {
-    const target = ctx.router.sendTarget(route);
-    return ctx.router.call(target, 'SendMessageBatch', { queue: name, entries: entries.map(({ bytes: _bytes, ...e }) => e) });
+    const keys = new Map(entries.map((e) => [e.id, DedupCache.key(name, route.config, e)]));
+    const successful: NativeSendSuccess[] = [];
+    const toSend: NativeSendEntry[] = [];
+    for (const { bytes: _bytes, ...e } of entries) {
+      const hit = ctx.dedup.get(keys.get(e.id));
+      if (hit) successful.push({ id: e.id, messageId: hit.messageId, sequenceNumber: hit.sequenceNumber, md5OfBody: md5OfBody(e.body), md5OfAttributes: md5OfMessageAttributes(e.attributes), duplicate: true });
+      else toSend.push(e);
+    }
+    if (toSend.length === 0) return { successful, failed: [] };
+    const res = await ctx.router.call(ctx.router.sendTarget(route), 'SendMessageBatch', { queue: name, entries: toSend });
+    for (const s of res.successful) if (!s.duplicate) ctx.dedup.remember(keys.get(s.id), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
+    return { successful: [...successful, ...res.successful], failed: res.failed };
   });
 }
 
@@ -206,6 +221,7 @@ export const ACTIONS: Record<string, Handler> = {
     const name = queueNameFrom(input, ctx.path);
     await ctx.router.metadata.call('DELETE', `/v1/queues/${name}`);
     ctx.router.metadata.forget(name);
+    ctx.dedup.forgetQueue(name);
     return {};
   },
 

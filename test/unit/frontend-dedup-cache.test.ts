@@ -1,0 +1,27 @@
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { defaultQueueConfig } from '@conveyor/client-sdk';
+import { DedupCache } from '../../frontend/src/core/dedup-cache.ts';
+
+t.test('deduplication keys follow the queue type, content-based deduplication and scope', async (t) => {
+  const std = defaultQueueConfig(false);
+  const fifo = { ...defaultQueueConfig(true) };
+  const cbd = { ...fifo, contentBasedDeduplication: true };
+  const perGroup = { ...fifo, deduplicationScope: 'messageGroup' as const };
+  t.equal(DedupCache.key('q', std, { body: 'x', dedupId: 'd' }), undefined, 'standard queues have none');
+  t.equal(DedupCache.key('q.fifo', fifo, { body: 'x', groupId: 'g' }), undefined, 'no id and no content-based deduplication: none');
+  t.equal(DedupCache.key('q.fifo', fifo, { body: 'x', groupId: 'g', dedupId: 'd' }), 'q.fifo\u0000d', 'an explicit id');
+  t.equal(DedupCache.key('q.fifo', cbd, { body: 'x', groupId: 'g' }), `q.fifo\u0000${createHash('sha256').update('x').digest('hex')}`, 'the body hash');
+  t.not(DedupCache.key('q.fifo', perGroup, { body: 'x', groupId: 'g1', dedupId: 'd' }), DedupCache.key('q.fifo', perGroup, { body: 'x', groupId: 'g2', dedupId: 'd' }), 'message-group scope keeps groups apart');
+});
+
+t.test('answers are remembered per queue and forgotten with the queue', async (t) => {
+  const cache = new DedupCache(10);
+  cache.remember('a.fifo\u0000d', { messageId: 'm1', sequenceNumber: '1' });
+  cache.remember('b.fifo\u0000d', { messageId: 'm2' });
+  t.same(cache.get('a.fifo\u0000d'), { messageId: 'm1', sequenceNumber: '1' });
+  t.equal(cache.get(undefined), undefined);
+  cache.forgetQueue('a.fifo');
+  t.equal(cache.get('a.fifo\u0000d'), undefined, 'the deleted queue is forgotten');
+  t.same(cache.get('b.fifo\u0000d'), { messageId: 'm2' }, 'others are kept');
+});
