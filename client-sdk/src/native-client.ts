@@ -26,7 +26,7 @@ export class NativeClient {
   }
 
   /** One attempt against one node. */
-  async callNode<A extends NativeAction>(url: string, action: A, body: NativeActions[A]['request'], timeoutMs = this.options.requestTimeoutMs ?? 30_000): Promise<NativeActions[A]['response']> {
+  async callNode<A extends NativeAction>(url: string, action: A, body: NativeActions[A]['request'], timeoutMs = this.options.requestTimeoutMs ?? 30_000, signal?: AbortSignal): Promise<NativeActions[A]['response']> {
     const res = await request(`${url}/native/${action}`, {
       method: 'POST',
       dispatcher: this.agent,
@@ -34,6 +34,7 @@ export class NativeClient {
       body: encodeNative(body),
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
+      signal,
     });
     const bytes = Buffer.from(await res.body.arrayBuffer());
     if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(bytes);
@@ -48,7 +49,8 @@ export class NativeClient {
   }
 
   /** Calls the leader, retrying retryable failures (moving to the named leader) until the deadline. */
-  async call<A extends NativeAction>(action: A, body: NativeActions[A]['request']): Promise<NativeActions[A]['response']> {
+  /** `signal` ends the call (and, for a long poll, the poll at the node: it sees the connection close). */
+  async call<A extends NativeAction>(action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
     const deadline = Date.now() + (this.options.deadlineMs ?? 20_000);
     let attempt = 0;
     let lastError: unknown;
@@ -56,7 +58,8 @@ export class NativeClient {
     while (Date.now() < deadline) {
       const url = this.leader ?? this.options.nodes[attempt % this.options.nodes.length]!;
       try {
-        const result = await this.callNode(url, action, body);
+        if (signal?.aborted) throw new ConveyorError('ServiceUnavailable', 'The caller went away.');
+        const result = await this.callNode(url, action, body, undefined, signal);
         this.leader = url;
         return result;
       } catch (error) {

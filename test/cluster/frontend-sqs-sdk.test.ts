@@ -91,6 +91,24 @@ t.test('@aws-sdk/client-sqs against a local Conveyor', async (t) => {
     await sqs.send(new PurgeQueueCommand({ QueueUrl }));
   });
 
+  await t.test('a long poll whose client went away takes no message', async (t) => {
+    const abort = new AbortController();
+    const poll = fetch(stack.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ReceiveMessage' },
+      body: JSON.stringify({ QueueUrl, WaitTimeSeconds: 20 }),
+      signal: abort.signal,
+    }).catch((e: Error) => e.name);
+    await new Promise((r) => setTimeout(r, 300));
+    abort.abort();
+    t.equal(await poll, 'AbortError', 'the client gave up on its long poll');
+    await new Promise((r) => setTimeout(r, 300));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'for the next one' }));
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 2 }));
+    t.equal(got.Messages?.[0]?.Body, 'for the next one', 'the abandoned poll ended at the leader instead of taking the message');
+    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: got.Messages![0]!.ReceiptHandle }));
+  });
+
   await t.test('FIFO queues', async (t) => {
     const { QueueUrl: fifo } = await sqs.send(new CreateQueueCommand({ QueueName: 'jobs.fifo', Attributes: { FifoQueue: 'true', ContentBasedDeduplication: 'true' } }));
     const first = await sqs.send(new SendMessageBatchCommand({ QueueUrl: fifo, Entries: ['1', '2', '3'].map((n) => ({ Id: `e${n}`, MessageBody: `job ${n}`, MessageGroupId: 'g' })) }));

@@ -59,8 +59,8 @@ export class Router {
     return route.move ? [route.clusterId, route.move.to] : [route.clusterId];
   }
 
-  call<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request']): Promise<NativeActions[A]['response']> {
-    return this.client(clusterId).then((c) => c.call(action, body));
+  call<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
+    return this.client(clusterId).then((c) => c.call(action, body, signal));
   }
 
   async close(): Promise<void> {
