@@ -135,6 +135,30 @@ t.test('@aws-sdk/client-sqs against a local Conveyor', async (t) => {
     t.same((await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq }))).queueUrls, [src], 'ListDeadLetterSourceQueues');
   });
 
+  await t.test('fair queues, delays and dead-letter redrive', async (t) => {
+    const { QueueUrl: fair } = await sqs.send(new CreateQueueCommand({ QueueName: 'fair' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: fair, MessageBody: 'tenant a', MessageGroupId: 'tenant-a' }));
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: fair, MessageSystemAttributeNames: ['MessageGroupId'] }));
+    t.equal(got.Messages?.[0]?.Attributes?.MessageGroupId, 'tenant-a', 'a standard queue accepts and returns MessageGroupId');
+
+    await sqs.send(new SendMessageCommand({ QueueUrl: fair, MessageBody: 'later', DelaySeconds: 2 }));
+    const attrs = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: fair, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }))).Attributes;
+    t.equal(attrs?.ApproximateNumberOfMessagesDelayed, '1', 'a delayed message is counted as delayed');
+    t.same((await sqs.send(new ReceiveMessageCommand({ QueueUrl: fair }))).Messages ?? [], [], 'and is not received before its delay');
+    const delayed = await sqs.send(new ReceiveMessageCommand({ QueueUrl: fair, WaitTimeSeconds: 5 }));
+    t.equal(delayed.Messages?.[0]?.Body, 'later', 'but after it');
+
+    await sqs.send(new CreateQueueCommand({ QueueName: 'redrive-dlq' }));
+    const { QueueUrl: source } = await sqs.send(new CreateQueueCommand({ QueueName: 'redrive-src', Attributes: { VisibilityTimeout: '0', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: 'arn:aws:sqs:local:000000000000:redrive-dlq', maxReceiveCount: 2 }) } }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: 'poison' }));
+    t.equal((await sqs.send(new ReceiveMessageCommand({ QueueUrl: source }))).Messages?.length, 1, 'first delivery');
+    t.equal((await sqs.send(new ReceiveMessageCommand({ QueueUrl: source }))).Messages?.length, 1, 'second delivery');
+    t.same((await sqs.send(new ReceiveMessageCommand({ QueueUrl: source }))).Messages ?? [], [], 'after maxReceiveCount deliveries it is gone from the source');
+    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: `${stack.endpoint}/000000000000/redrive-dlq`, MessageSystemAttributeNames: ['All'] }));
+    t.equal(dead.Messages?.[0]?.Body, 'poison', 'and in the dead-letter queue');
+    t.equal(dead.Messages?.[0]?.Attributes?.DeadLetterQueueSourceArn, 'arn:aws:sqs:local:000000000000:redrive-src', 'naming where it came from');
+  });
+
   await t.test('errors are shaped as SQS shapes them', async (t) => {
     const missing = await sqsError(sqs.send(new GetQueueUrlCommand({ QueueName: 'nope' })));
     t.same([missing.name, missing.code, missing.status], ['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue', 400], 'QueueDoesNotExist');
