@@ -28,6 +28,11 @@ export interface NativeSendEntry {
   dedupId?: string;
   traceHeader?: string;
   senderId?: string;
+  /**
+   * Standard queues: a caller-chosen key that makes a retried send idempotent at the frontend that
+   * saw it (for about four minutes); FIFO queues use their deduplication ids instead.
+   */
+  idempotencyKey?: string;
 }
 
 export interface NativeSendSuccess {

@@ -5,7 +5,8 @@
  * JSON protocol. Queue administration goes through the metadata service.
  */
 import type { FastifyInstance } from 'fastify';
-import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, formatQueueConfig, type NativeAction, type NativeActions, type NativeError } from '@conveyor/client-sdk';
+import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
+import { DedupCache } from '../core/dedup-cache.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
 
 type Request<A extends NativeAction> = NativeActions[A]['request'];
@@ -38,7 +39,7 @@ async function byHandles(router: Router, action: 'DeleteMessageBatch' | 'ChangeM
   return { successful, failed };
 }
 
-const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>) => Promise<NativeActions[A]['response']> } = {
+const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup: DedupCache) => Promise<NativeActions[A]['response']> } = {
   async CreateQueue(router, req) {
     const { queue } = await router.metadata.call<{ queue: { name: string; arn: string } }>('POST', '/v1/queues', { name: queueOf(req), attributes: req.attributes ?? {} });
     return { queue: queue.name, arn: queue.arn };
@@ -62,9 +63,28 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>) => Pro
     const { names } = await router.metadata.call<{ names: string[] }>('GET', `/v1/queues?prefix=${encodeURIComponent(req?.prefix ?? '')}`);
     return { queues: names };
   },
-  async SendMessageBatch(router, req) {
+  async SendMessageBatch(router, req, dedup) {
     const queue = queueOf(req);
-    return router.withRoute(queue, (route) => router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue }));
+    if (!Array.isArray(req.entries)) throw new ConveyorError('MissingParameter', 'The request must contain the parameter entries (a list).', { parameter: 'entries' });
+    return router.withRoute(queue, async (route) => {
+      // Retries answered from the cache: FIFO by deduplication key, standard by idempotency key.
+      const keyOf = (e: NativeSendEntry): string | undefined =>
+        route.config.fifo ? DedupCache.key(queue, route.config, e) : typeof e.idempotencyKey === 'string' && e.idempotencyKey.length > 0 ? `${queue}\u0000idem ${e.idempotencyKey}` : undefined;
+      const successful: NativeSendSuccess[] = [];
+      const toSend: NativeSendEntry[] = [];
+      for (const e of req.entries) {
+        const hit = dedup.get(keyOf(e));
+        if (hit) successful.push({ id: e.id, messageId: hit.messageId, sequenceNumber: hit.sequenceNumber, md5OfBody: md5OfBody(e.body), md5OfAttributes: md5OfMessageAttributes(e.attributes), duplicate: true });
+        else toSend.push(e);
+      }
+      if (toSend.length === 0) return { successful, failed: [] };
+      const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map(({ idempotencyKey: _key, ...e }) => e) });
+      for (const s of res.successful) {
+        const entry = toSend.find((e) => e.id === s.id);
+        if (entry && !s.duplicate) dedup.remember(keyOf(entry), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
+      }
+      return { successful: [...successful, ...res.successful], failed: res.failed };
+    });
   },
   async ReceiveMessage(router, req) {
     const queue = queueOf(req);
@@ -88,7 +108,7 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>) => Pro
   },
 };
 
-export function registerNativeRoutes(app: FastifyInstance, router: Router): void {
+export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup: DedupCache): void {
   app.addContentTypeParser(NATIVE_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
     try {
       done(null, decodeNative(body as Buffer));
@@ -98,11 +118,11 @@ export function registerNativeRoutes(app: FastifyInstance, router: Router): void
   });
   app.post<{ Params: { action: string } }>('/native/:action', async (request, reply) => {
     const { action } = request.params;
-    const handler = Object.hasOwn(HANDLERS, action) ? (HANDLERS as Record<string, (r: Router, b: unknown) => Promise<unknown>>)[action] : undefined;
+    const handler = Object.hasOwn(HANDLERS, action) ? (HANDLERS as Record<string, (r: Router, b: unknown, d: DedupCache) => Promise<unknown>>)[action] : undefined;
     try {
       if (!handler) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) throw new ConveyorError('InvalidParameterValue', 'The request body must be a msgpack map.');
-      const result = await handler(router, request.body);
+      const result = await handler(router, request.body, dedup);
       return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(result));
     } catch (error) {
       if (!(error instanceof ConveyorError)) throw error;

@@ -68,7 +68,7 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ ok: true }));
-  registerNativeRoutes(app, options.router);
+  registerNativeRoutes(app, options.router, dedup);
 
   app.post('/*', async (request, reply) => {
     const target = request.headers['x-amz-target'];

@@ -1,0 +1,34 @@
+/**
+ * The native API through frontends: two frontends side by side over one cluster, batches larger
+ * than SQS's 10, idempotency keys on standard queues, receipt handles usable at any frontend.
+ */
+import t from 'tap';
+import { NativeClient } from '@conveyor/client-sdk';
+import { startFrontend, startStack } from '../support/index.ts';
+
+t.test('two frontends serve the native API over one cluster', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  const second = await startFrontend(stack.metadata.url);
+  t.teardown(() => second.stop());
+  const one = new NativeClient({ nodes: [stack.frontend.url], deadlineMs: 10_000 });
+  const two = new NativeClient({ nodes: [second.url], deadlineMs: 10_000 });
+  t.teardown(() => Promise.all([one.close(), two.close()]));
+
+  await one.call('CreateQueue', { queue: 'native' });
+  const big = await one.call('SendMessageBatch', { queue: 'native', maxEntries: 100, entries: Array.from({ length: 100 }, (_, i) => ({ id: `e${i}`, body: `m${i}` })) });
+  t.equal(big.successful.length, 100, 'a batch of 100 when asked for');
+
+  const first = await one.call('SendMessageBatch', { queue: 'native', entries: [{ id: 'x', body: 'once', idempotencyKey: 'order-42' }] });
+  const retry = await one.call('SendMessageBatch', { queue: 'native', entries: [{ id: 'x', body: 'once', idempotencyKey: 'order-42' }] });
+  t.equal(retry.successful[0]?.messageId, first.successful[0]?.messageId, 'a retried send with the same idempotency key answers the first message');
+  t.equal(retry.successful[0]?.duplicate, true, 'marked as a duplicate');
+  t.equal((await two.call('GetQueue', { queue: 'native' })).counts.visible, 101, 'and enqueued nothing new (seen through the other frontend)');
+
+  const { messages } = await two.call('ReceiveMessage', { queue: 'native', maxMessages: 10 });
+  t.equal(messages.length, 10, 'the other frontend receives');
+  const deleted = await one.call('DeleteMessageBatch', { queue: 'native', entries: messages.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
+  t.equal(deleted.successful.length, 10, 'handles from one frontend delete through the other');
+  t.equal((await one.call('GetQueue', { queue: 'native' })).counts.visible, 91, 'the count went down');
+  await t.rejects(one.call('SendMessageBatch', { queue: 'native', entries: Array.from({ length: 11 }, (_, i) => ({ id: `e${i}`, body: 'x' })) }), { code: 'TooManyEntriesInBatchRequest' }, 'without maxEntries the SQS limit of 10 holds');
+});
