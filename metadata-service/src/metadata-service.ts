@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { attributeView, buildQueueRecord, checkTags, differingAttribute, paginate, withAttributes, type QueueRecord } from './core/queue-record.ts';
 import { chooseCluster, type ClusterLoad } from './core/placement.ts';
 import { RegistryCache, type Versioned } from './registry-cache.ts';
+import { MoveTaskRunner } from './move-task-runner.ts';
 
 export interface MetadataOptions {
   zookeeper: string;
@@ -52,6 +53,8 @@ const MAX_CAS_ATTEMPTS = 5;
 
 export class MetadataService {
   readonly cache: RegistryCache;
+  /** SQS's message move tasks (DLQ redrive): move-task-runner.ts. */
+  readonly moveTasks: MoveTaskRunner;
   private readonly session: ZkSession;
   private readonly clients = new Map<string, { key: string; client: NativeClient }>();
 
@@ -65,6 +68,7 @@ export class MetadataService {
       log: options.log,
     });
     this.cache = new RegistryCache(this.session, options.root.replace(/\/+$/, ''), options.log);
+    this.moveTasks = new MoveTaskRunner({ session: this.session, cache: this.cache, backend: (id) => this.backend(id), assertWritable: () => this.assertWritable(), log: options.log });
   }
 
   async start(): Promise<void> {
@@ -72,6 +76,7 @@ export class MetadataService {
     await this.cache.loaded;
     // Moves left unfinished by a previous run (of this or another instance) are driven on.
     for (const { value } of this.cache.queues.values()) if (value.move) void this.driveMove(value.name);
+    this.moveTasks.start(); // and so are message move tasks
   }
 
   /** ZooKeeper is not answering, or the current session has not finished reading the registry. */
@@ -436,6 +441,7 @@ export class MetadataService {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.moveTasks.close();
     for (const { client } of this.clients.values()) await client.close();
     this.session.close();
   }

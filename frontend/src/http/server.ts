@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ConveyorError, ERROR_CODES } from '@conveyor/client-sdk';
 import { ACTIONS } from '../sqs/actions.ts';
+import { MOVE_TASK_ACTIONS } from '../sqs/move-tasks.ts';
 import type { Json } from '../sqs/shapes.ts';
 import type { Router } from '../upstream/router.ts';
 import { registerNativeRoutes } from './native-routes.ts';
@@ -25,6 +26,8 @@ export interface FrontendOptions {
 }
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
+/** Every JSON action: queues and messages (actions.ts) and message move tasks (move-tasks.ts). */
+const HANDLERS = Object.freeze({ ...ACTIONS, ...MOVE_TASK_ACTIONS });
 
 function sendError(reply: FastifyReply, error: ConveyorError): FastifyReply {
   const info = ERROR_CODES[error.code];
@@ -80,7 +83,7 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
       throw new ConveyorError('InvalidParameterValue', `Unsupported content type "${contentType}": expected ${JSON_CONTENT_TYPE}.`);
     }
     const action = target.slice('AmazonSQS.'.length);
-    const handler = Object.hasOwn(ACTIONS, action) ? ACTIONS[action] : undefined;
+    const handler = Object.hasOwn(HANDLERS, action) ? HANDLERS[action] : undefined;
     if (!handler) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
     const abort = new AbortController();
     reply.raw.once('close', () => {

@@ -12,6 +12,9 @@
  *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken
  *   POST   /v1/queues/:name/move                {to}   move to another cluster (drain-and-switch)
  *   GET    /v1/clusters                                                            cluster view
+ *   POST   /v1/move-tasks                       {sourceArn, destinationArn?, maxPerSecond?}  start (DLQ redrive)
+ *   POST   /v1/move-tasks/cancel                {taskHandle}   cancel a RUNNING task (handles are too long for a path)
+ *   GET    /v1/move-tasks?sourceArn&maxResults                                     a source's tasks, newest first
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ConveyorError } from '@conveyor/client-sdk';
@@ -74,6 +77,14 @@ export function buildMetadataServer(service: MetadataService, logger: FastifyBas
     return service.moveQueue(request.params.name, to);
   });
   app.get('/v1/clusters', async () => service.clusterView());
+  app.post('/v1/move-tasks', async (request) => {
+    const b = body(request.body);
+    return service.moveTasks.startTask({ sourceArn: b.sourceArn, destinationArn: b.destinationArn, maxMessagesPerSecond: b.maxPerSecond });
+  });
+  app.post('/v1/move-tasks/cancel', async (request) => ({ task: await service.moveTasks.cancelTask(body(request.body).taskHandle) }));
+  app.get<{ Querystring: Record<string, string | undefined> }>('/v1/move-tasks', async (request) => ({
+    tasks: await service.moveTasks.listTasks(request.query.sourceArn, intParam(request.query.maxResults, 'MaxResults')),
+  }));
   app.get('/health', async () => ({ ok: true, stale: service.stale }));
   return app;
 }
