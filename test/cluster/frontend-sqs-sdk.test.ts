@@ -26,7 +26,7 @@ import {
 import { md5OfMessageAttributes } from '@conveyor/client-sdk';
 import { startStack } from '../support/index.ts';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING = '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 async function sqsError(promise: Promise<unknown>): Promise<{ name: string; code?: string; status?: number; message: string }> {
   try {

@@ -1,0 +1,178 @@
+/**
+ * Frontend benchmark: end to end through the SQS JSON protocol with the unchanged
+ * @aws-sdk/client-sqs (which checks every MD5). 1 KiB messages, SendMessageBatch of 10 with many
+ * loops in flight, then ReceiveMessage of 10 + DeleteMessageBatch. Without --endpoint it starts a
+ * whole local stack (ZooKeeper, a 3-node cluster, metadata service, frontend) and stops it at the
+ * end; with --endpoint it drives any SQS-compatible endpoint, on a queue of its own that it deletes
+ * afterwards. Prints the figures; the last line is JSON.
+ *   npm run bench:frontend -- [--messages N] [--concurrency C] [--size BYTES] [--endpoint URL] [--region R]
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { parseArgs } from 'node:util';
+import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { TestStack } from '../support/stack.ts';
+
+// The SDK warns once that releases from 2027 need Node 22; not news to a benchmark's reader.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '50000' },
+    concurrency: { type: 'string', default: '32' },
+    size: { type: 'string', default: '1024' },
+    endpoint: { type: 'string' },
+    region: { type: 'string', default: 'us-east-1' },
+  },
+  strict: true,
+});
+
+function positiveInteger(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not "${text}"`);
+  return n;
+}
+const total = positiveInteger('messages', values.messages);
+const concurrency = positiveInteger('concurrency', values.concurrency);
+const size = positiveInteger('size', values.size);
+
+/** A body of exactly `size` bytes that starts with its index, so every message is distinct. */
+function bodyOf(index: number): string {
+  const head = `${index}:`;
+  return head + 'x'.repeat(Math.max(0, size - head.length));
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+let stack: TestStack | undefined;
+let endpoint: string;
+if (values.endpoint) endpoint = values.endpoint;
+else {
+  const { startStack } = await import('../support/stack.ts');
+  console.log('starting a local stack (ZooKeeper, 3 backend nodes, metadata service, frontend)…');
+  stack = await startStack();
+  endpoint = stack.endpoint;
+}
+
+// Keep-alive with a socket per loop (and some spare): the SDK's default agent would otherwise
+// queue requests behind its socket limit or open a connection per request.
+const agentOptions = { keepAlive: true, maxSockets: concurrency * 2 };
+const httpAgent = new HttpAgent(agentOptions);
+const httpsAgent = new HttpsAgent(agentOptions);
+const sqs = new SQSClient({
+  endpoint,
+  region: values.region,
+  // Real credentials from the environment when driving a real endpoint; dummy ones otherwise.
+  ...(values.endpoint && process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }),
+  requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: 5_000, requestTimeout: 30_000 }),
+});
+
+interface Phase {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * Runs `concurrency` loops of `worker`, each timing its own requests; returns messages/s and
+ * request latency. The clock stops at `finished()` if a loop calls it (the others may still be
+ * in a long poll that can only come back empty), else when every loop has returned.
+ */
+async function timed(label: string, count: () => number, worker: (latencies: number[], finished: () => void) => Promise<void>): Promise<Phase> {
+  const latencies: number[] = [];
+  const start = process.hrtime.bigint();
+  let end: bigint | undefined;
+  const finished = (): void => {
+    end ??= process.hrtime.bigint();
+  };
+  await Promise.all(Array.from({ length: concurrency }, () => worker(latencies, finished)));
+  const seconds = Number((end ?? process.hrtime.bigint()) - start) / 1e9;
+  const done = count();
+  const rate = Math.round(done / seconds);
+  latencies.sort((a, b) => a - b);
+  const phase = { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s; ${latencies.length} requests, latency p50 ${phase.p50.toFixed(2)} ms, p99 ${phase.p99.toFixed(2)} ms`);
+  return phase;
+}
+
+async function measure<T>(latencies: number[], call: () => Promise<T>): Promise<T> {
+  const start = process.hrtime.bigint();
+  const result = await call();
+  latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
+  return result;
+}
+
+const queueName = `bench-${Date.now()}-${process.pid}`;
+let queueUrl: string | undefined;
+let exitCode = 0;
+try {
+  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: queueName }))).QueueUrl;
+  if (!queueUrl) throw new Error('CreateQueue answered no QueueUrl');
+  const url = queueUrl;
+  console.log(`endpoint ${endpoint}, queue ${url}; ${total} messages of ${size} B, ${concurrency} loops in flight`);
+
+  let nextIndex = 0;
+  let sent = 0;
+  const send = await timed(
+    'send (SendMessageBatch of 10)',
+    () => sent,
+    async (latencies) => {
+      while (nextIndex < total) {
+        const first = nextIndex;
+        const n = Math.min(10, total - first);
+        nextIndex += n;
+        const entries = Array.from({ length: n }, (_, i) => ({ Id: `m${i}`, MessageBody: bodyOf(first + i) }));
+        const res = await measure(latencies, () => sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries })));
+        if (res.Failed && res.Failed.length > 0) throw new Error(`SendMessageBatch failed: ${JSON.stringify(res.Failed[0])}`);
+        sent += res.Successful?.length ?? 0;
+      }
+    },
+  );
+
+  const seen = new Set<string>();
+  let deleted = 0;
+  let duplicates = 0;
+  let emptyPolls = 0;
+  const deadline = Date.now() + 10 * 60_000;
+  const receiveDelete = await timed(
+    'receive+delete (ReceiveMessage 10 + DeleteMessageBatch)',
+    () => deleted,
+    async (latencies, finished) => {
+      while (seen.size < total) {
+        if (Date.now() > deadline) throw new Error(`gave up: ${seen.size} of ${total} received after 10 minutes`);
+        // A short wait: answered at once while messages are there, and no busy loop at the tail.
+        const res = await measure(latencies, () => sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 })));
+        const messages = res.Messages ?? [];
+        if (messages.length === 0) {
+          emptyPolls++;
+          continue;
+        }
+        for (const m of messages) {
+          const index = m.Body?.slice(0, m.Body.indexOf(':'));
+          if (index === undefined || seen.has(index)) duplicates++;
+          else seen.add(index);
+        }
+        const entries = messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle }));
+        const del = await measure(latencies, () => sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries })));
+        if (del.Failed && del.Failed.length > 0) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(del.Failed[0])}`);
+        deleted += del.Successful?.length ?? 0;
+        if (seen.size >= total) finished();
+      }
+    },
+  );
+  console.log(`received ${seen.size} distinct messages (${duplicates} duplicate deliveries, ${emptyPolls} empty polls)`);
+  console.log(JSON.stringify({ sendPerSec: send.rate, receiveDeletePerSec: receiveDelete.rate }));
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  if (queueUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl })).catch((error: unknown) => console.error(`could not delete ${queueUrl}: ${String(error)}`));
+  sqs.destroy();
+  httpAgent.destroy();
+  httpsAgent.destroy();
+  await stack?.close();
+}
+process.exit(exitCode);
