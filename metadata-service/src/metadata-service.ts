@@ -115,7 +115,14 @@ export class MetadataService {
   /** GetQueueAttributes `All`, with counters from the queue's backend leader. */
   async queueAttributes(name: string): Promise<Record<string, string>> {
     const { queue } = this.getQueue(name);
-    const info = await this.backend(queue.clusterId).call('GetQueue', { queue: name }).catch(() => undefined as NativeQueueInfo | undefined);
+    // Counters come from the backend; if it cannot answer, say so rather than report an empty queue.
+    const info = await this.backend(queue.clusterId)
+      .call('GetQueue', { queue: name })
+      .catch((error: unknown): NativeQueueInfo | undefined => {
+        if (isConveyorError(error, 'QueueDoesNotExist')) return undefined; // not created there yet: nothing in it
+        if (isConveyorError(error)) throw error;
+        throw new ConveyorError('ServiceUnavailable', `Backend cluster ${queue.clusterId} did not answer: ${(error as Error).message}`, { cluster: queue.clusterId });
+      });
     return attributeView(queue, info?.counts);
   }
 
