@@ -1,0 +1,2 @@
+/** Public entry point of the cluster workspace: the local launcher's building blocks. */
+export { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from './launcher/zookeeper-install.ts';
