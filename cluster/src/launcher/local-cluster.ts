@@ -1,0 +1,167 @@
+/**
+ * The local Conveyor of `npm start`: a private ZooKeeper, one metadata service, backend clusters
+ * and frontends, all as child processes with their data under one directory, started in order
+ * and checked healthy, and stopped together.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from './zookeeper-install.ts';
+import { freePort, portIsFree, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+
+export interface LocalClusterOptions {
+  dataDir: string;
+  port: number;
+  clusters: number;
+  replicas: number;
+  frontends: number;
+  say: (line: string) => void;
+}
+
+export interface RunningCluster {
+  endpoint: string;
+  frontends: string[];
+  stop(): Promise<void>;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const LAYOUT_FILE = 'conveyor.json';
+
+/** One sentence a user can act on; the launcher prints it and exits non-zero. */
+export class LaunchError extends Error {}
+
+function ensureInstall(say: (line: string) => void): ZooKeeperInstall {
+  try {
+    return findZooKeeperInstall();
+  } catch (error) {
+    const canInstall = process.getuid?.() === 0 && findExecutable('apt-get', pathDirs()) !== undefined;
+    if (!canInstall) throw new LaunchError(`${(error as Error).message}`);
+    say(`ZooKeeper or Java is missing; installing them with apt-get (${ZOOKEEPER_INSTALL_HINT})…`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'zookeeper', 'default-jre-headless'], { stdio: 'inherit', env });
+    if (update.status !== 0 || install.status !== 0) throw new LaunchError(`Installing ZooKeeper and Java failed; run "${ZOOKEEPER_INSTALL_HINT}" yourself and try again.`);
+    return findZooKeeperInstall();
+  }
+}
+
+/** The data directory: writable, and laid out for this topology (or new). */
+function prepareDataDir(options: LocalClusterOptions): void {
+  const dir = options.dataDir;
+  try {
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new LaunchError(`The data directory ${dir} is not writable; choose another with --data-dir.`);
+  }
+  const layout = { clusters: options.clusters, replicas: options.replicas };
+  const file = join(dir, LAYOUT_FILE);
+  if (existsSync(file)) {
+    let existing: { clusters?: number; replicas?: number } = {};
+    try {
+      existing = JSON.parse(readFileSync(file, 'utf8')) as typeof existing;
+    } catch {
+      throw new LaunchError(`${file} is unreadable; this data directory belongs to something else. Choose another with --data-dir.`);
+    }
+    if (existing.clusters !== layout.clusters || existing.replicas !== layout.replicas) {
+      throw new LaunchError(`The data directory ${dir} holds a cluster of ${existing.clusters} × ${existing.replicas} nodes, not ${layout.clusters} × ${layout.replicas}; start with those flags or choose another --data-dir.`);
+    }
+  } else {
+    writeFileSync(file, `${JSON.stringify(layout)}\n`);
+  }
+}
+
+function zooKeeperAnswers(port: number): Promise<boolean> {
+  return new Promise((resolveAnswer) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.setTimeout(1_000, () => socket.destroy());
+    socket.on('connect', () => socket.write('srvr'));
+    socket.on('data', (d) => (data += d.toString()));
+    socket.on('close', () => resolveAnswer(/Mode:/.test(data)));
+    socket.on('error', () => resolveAnswer(false));
+  });
+}
+
+async function httpOk(url: string, accept: (body: string) => boolean = () => true): Promise<boolean> {
+  const res = await request(url, { headersTimeout: 1_000, bodyTimeout: 1_000 });
+  const body = await res.body.text();
+  return res.statusCode === 200 && accept(body);
+}
+
+function exitedEarly(children: Child[]): string | undefined {
+  const dead = children.find((c) => c.process.exitCode !== null || c.process.signalCode !== null);
+  return dead ? `${dead.name} exited early; see ${dead.logFile}` : undefined;
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<RunningCluster> {
+  const dataDir = resolve(options.dataDir);
+  const opts = { ...options, dataDir };
+  for (const [name, value, max] of [['--clusters', opts.clusters, 9], ['--replicas', opts.replicas, 7], ['--frontends', opts.frontends, 9]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > max) throw new LaunchError(`${name} must be a whole number from 1 to ${max}, not ${value}.`);
+  }
+  const frontendPorts = Array.from({ length: opts.frontends }, (_, i) => opts.port + i);
+  for (const port of frontendPorts) {
+    if (!(await portIsFree(port))) throw new LaunchError(`Port ${port} is already in use; stop what uses it or choose another with --port.`);
+  }
+  const install = ensureInstall(opts.say);
+  prepareDataDir(opts);
+  const children: Child[] = [];
+  const logs = join(dataDir, 'logs');
+  const nodeArgs = ['--import', 'tsx'];
+  const stopAll = async (): Promise<void> => {
+    for (const child of [...children].reverse()) await stopChild(child);
+  };
+  try {
+    // ZooKeeper, with its data kept in the data directory.
+    const zkPort = await freePort();
+    const zkDir = join(dataDir, 'zookeeper');
+    mkdirSync(zkDir, { recursive: true });
+    writeFileSync(join(zkDir, 'zoo.cfg'), [`tickTime=500`, `dataDir=${zkDir}`, `clientPort=${zkPort}`, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=*', 'maxSessionTimeout=20000', ''].join('\n'));
+    writeFileSync(join(zkDir, 'log4j.properties'), 'log4j.rootLogger=WARN, CONSOLE\nlog4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\nlog4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\nlog4j.appender.CONSOLE.layout.ConversionPattern=%d %p %c{1}: %m%n\n');
+    children.push(
+      startChild('ZooKeeper', install.java, ['-Xmx256m', `-Dlog4j.configuration=file:${join(zkDir, 'log4j.properties')}`, '-cp', [zkDir, ...install.classpath].join(':'), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', join(zkDir, 'zoo.cfg')], { cwd: REPO_ROOT, logFile: join(logs, 'zookeeper.log') }),
+    );
+    await waitUntil('ZooKeeper', () => zooKeeperAnswers(zkPort), 60_000, () => exitedEarly(children));
+    const zk = `127.0.0.1:${zkPort}`;
+
+    // Backend clusters.
+    const nodeUrls: string[][] = [];
+    for (let c = 1; c <= opts.clusters; c++) {
+      const urls: string[] = [];
+      for (let n = 1; n <= opts.replicas; n++) {
+        const port = await freePort();
+        const id = `c${c}n${n}`;
+        children.push(
+          startChild(`backend node ${id}`, process.execPath, [...nodeArgs, 'backend-node/src/main.ts', '--node-id', id, '--cluster-id', `c${c}`, '--data-dir', join(dataDir, `c${c}`, id), '--listen', `127.0.0.1:${port}`, '--zookeeper', zk, '--min-insync', String(Math.min(2, opts.replicas))], { cwd: REPO_ROOT, logFile: join(logs, `${id}.log`) }),
+        );
+        urls.push(`http://127.0.0.1:${port}`);
+      }
+      nodeUrls.push(urls);
+    }
+    for (const [i, urls] of nodeUrls.entries()) {
+      await waitUntil(`a leader in cluster c${i + 1}`, async () => {
+        for (const url of urls) if (await httpOk(`${url}/status`, (b) => (JSON.parse(b) as { role?: string; isr?: string[] }).role === 'leader' && ((JSON.parse(b) as { isr: string[] }).isr.length >= Math.min(2, opts.replicas)))) return true;
+        return false;
+      }, 60_000, () => exitedEarly(children));
+    }
+
+    // The metadata service, then the frontends.
+    const metadataPort = await freePort();
+    const metadataUrl = `http://127.0.0.1:${metadataPort}`;
+    children.push(startChild('metadata service', process.execPath, [...nodeArgs, 'metadata-service/src/main.ts', '--listen', `127.0.0.1:${metadataPort}`, '--zookeeper', zk], { cwd: REPO_ROOT, logFile: join(logs, 'metadata.log') }));
+    await waitUntil('the metadata service', () => httpOk(`${metadataUrl}/health`, (b) => (JSON.parse(b) as { stale?: boolean }).stale === false), 60_000, () => exitedEarly(children));
+    const frontends = frontendPorts.map((port) => `http://127.0.0.1:${port}`);
+    for (const [i, port] of frontendPorts.entries()) {
+      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
+    }
+    for (const url of frontends) await waitUntil(`the frontend at ${url}`, () => httpOk(`${url}/health`), 60_000, () => exitedEarly(children));
+    return { endpoint: frontends[0]!, frontends, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

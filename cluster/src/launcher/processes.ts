@@ -1,0 +1,64 @@
+/** Child processes of the launcher: started with their output in a log file, stopped politely then firmly. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export interface Child {
+  name: string;
+  process: ChildProcess;
+  logFile: string;
+  exited: Promise<void>;
+}
+
+export function startChild(name: string, command: string, args: string[], options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): Child {
+  const fd = openSync(options.logFile, 'a');
+  try {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', fd, fd] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.once('error', () => undefined);
+    return { name, process: child, logFile: options.logFile, exited };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within graceMs. */
+export async function stopChild(child: Child, graceMs = 8_000): Promise<void> {
+  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+  child.process.kill('SIGTERM');
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** True if host:port can be listened on now. */
+export async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes (then throws naming `what`). */
+export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, failFast?: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const failure = failFast?.();
+    if (failure) throw new Error(failure);
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

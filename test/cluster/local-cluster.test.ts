@@ -1,0 +1,90 @@
+/**
+ * `npm start`'s local cluster, run through the same command as the npm script: it comes up
+ * healthy and prints the endpoint, serves SQS clients, stops every process on SIGINT, keeps
+ * queues and messages across a restart with the same data directory, and refuses a busy port or
+ * a data directory laid out for another cluster with one clear sentence.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+// The npm script's own command, so the test runs exactly what `npm start` runs.
+const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(args: string[]) {
+  const child = spawn(START[0]!, [...START.slice(1), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const waitFor = async (pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = out.match(pattern);
+      if (m) return m;
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`did not see ${pattern}; output:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { child, exited, waitFor, output: () => out };
+}
+
+function processesUsing(dir: string): string[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' });
+  return ps.split('\n').filter((l) => l.includes(dir) && !/\sZ/.test(l.slice(0, 16)));
+}
+
+t.test('npm start brings up a working Conveyor and takes it down again', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'conveyor-start-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+
+  const first = launch(['--data-dir', dataDir, '--port', String(port)]);
+  t.teardown(() => first.child.kill('SIGKILL'));
+  const [, endpoint] = await first.waitFor(/SQS endpoint: (\S+)/, 90_000);
+  t.equal(endpoint, `http://127.0.0.1:${port}`, 'it prints the SQS endpoint');
+  t.match(first.output(), /Access key: \S+\nSecret key: \S+/, 'and the keys to use');
+  const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  t.teardown(() => sqs.destroy());
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'kept' }));
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'still here after a restart' }));
+
+  first.child.kill('SIGINT');
+  t.equal(await first.exited, 0, 'Ctrl-C ends it cleanly');
+  t.same(processesUsing(dataDir), [], 'and no process it started is left');
+
+  const busy = createServer().listen(port, '127.0.0.1');
+  await new Promise((r) => busy.once('listening', r));
+  const refused = launch(['--data-dir', dataDir, '--port', String(port)]);
+  t.equal(await refused.exited, 1, 'a busy port is refused');
+  t.match(refused.output(), new RegExp(`Port ${port} is already in use`), 'with one clear sentence');
+  busy.close();
+  const wrongLayout = launch(['--data-dir', dataDir, '--port', String(port), '--replicas', '1']);
+  t.equal(await wrongLayout.exited, 1, 'a data directory of another layout is refused');
+  t.match(wrongLayout.output(), /holds a cluster of 1 × 3 nodes/);
+
+  const second = launch(['--data-dir', dataDir, '--port', String(port)]);
+  t.teardown(() => second.child.kill('SIGKILL'));
+  await second.waitFor(/SQS endpoint: /, 90_000);
+  const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5 }));
+  t.equal(got.Messages?.[0]?.Body, 'still here after a restart', 'the queue and its message survive a restart with the same data directory');
+  second.child.kill('SIGTERM');
+  t.equal(await second.exited, 0, 'SIGTERM stops it too');
+  t.same(processesUsing(dataDir), [], 'leaving nothing running');
+});
