@@ -423,7 +423,7 @@ export class MetadataService {
         }
         const queues = status?.queues ?? {};
         this.backlogs.set(c.id, Object.values(queues).reduce((n, q) => n + q.visible + q.inflight + q.delayed, 0));
-        const ids = new Set([...c.nodes.keys(), ...(c.state?.isr ?? [])]);
+        const ids = new Set([...c.members.keys(), ...c.nodes.keys(), ...(c.state?.isr ?? [])]);
         return {
           id: c.id,
           epoch: c.state?.epoch ?? null,
@@ -431,7 +431,7 @@ export class MetadataService {
           isr: c.state?.isr ?? [],
           nodes: [...ids].sort().map((id) => ({
             id,
-            address: c.nodes.get(id)?.address ?? '',
+            address: c.nodes.get(id)?.address ?? c.members.get(id)?.address ?? '',
             live: c.nodes.has(id),
             lag: id === c.state?.leader ? 0 : status?.followers?.[id]?.lag,
             inSync: c.state?.isr.includes(id),

@@ -15,7 +15,10 @@ export interface Versioned<T> {
 export interface ClusterEntry {
   id: string;
   state: ClusterState | undefined;
+  /** Live nodes (their ephemeral registrations). */
   nodes: Map<string, { address: string }>;
+  /** Every node that ever joined (persistent), live or not. */
+  members: Map<string, { address: string }>;
 }
 
 const decode = <T>(data: Buffer | undefined): T | undefined => (data && data.length > 0 ? (JSON.parse(data.toString('utf8')) as T) : undefined);
@@ -129,8 +132,8 @@ export class RegistryCache {
     this.session.touch();
     for (const id of this.clusters.keys()) if (!ids.includes(id)) this.clusters.delete(id);
     await Promise.all(ids.filter((id) => all || !this.clusters.has(id)).map(async (id) => {
-      if (!this.clusters.has(id)) this.clusters.set(id, { id, state: undefined, nodes: new Map() });
-      await Promise.all([this.refreshClusterState(generation, id), this.refreshClusterNodes(generation, id)]);
+      if (!this.clusters.has(id)) this.clusters.set(id, { id, state: undefined, nodes: new Map(), members: new Map() });
+      await Promise.all([this.refreshClusterState(generation, id), this.refreshClusterNodes(generation, id), this.refreshClusterNodes(generation, id, 'members')]);
     }));
   }
 
@@ -148,16 +151,17 @@ export class RegistryCache {
     this.session.touch();
   }
 
-  private async refreshClusterNodes(generation: number, id: string): Promise<void> {
+  /** Live nodes (`nodes`, ephemeral) or all members (`members`, persistent) of a cluster. */
+  private async refreshClusterNodes(generation: number, id: string, kind: 'nodes' | 'members' = 'nodes'): Promise<void> {
     const entry = this.clusters.get(id);
     if (!entry) return;
-    const path = `${this.clustersPath}/${id}/nodes`;
+    const path = `${this.clustersPath}/${id}/${kind}`;
     let children: string[] = [];
     try {
-      children = await zk.withTimeout(zk.zkChildren(this.session.client, path, this.watch(generation, `nodes ${id}`, () => this.refreshClusterNodes(generation, id))), this.session.opTimeoutMs, 'list nodes');
+      children = await zk.withTimeout(zk.zkChildren(this.session.client, path, this.watch(generation, `${kind} ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `list ${kind}`);
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
-      await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `nodes-exists ${id}`, () => this.refreshClusterNodes(generation, id))), this.session.opTimeoutMs, 'watch nodes');
+      await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `${kind}-exists ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `watch ${kind}`);
     }
     const nodes = new Map<string, { address: string }>();
     await Promise.all(children.map(async (nodeId) => {
@@ -169,7 +173,8 @@ export class RegistryCache {
         if (zk.zkErrorKind(error) !== 'noNode') throw error;
       }
     }));
-    entry.nodes = nodes;
+    if (kind === 'nodes') entry.nodes = nodes;
+    else entry.members = nodes;
     this.session.touch();
   }
 }

@@ -137,6 +137,15 @@ export class ClusterCoordinator extends EventEmitter {
   private async register(client: ZkClient): Promise<void> {
     const path = `${this.nodesPath}/${this.options.nodeId}`;
     const data = encode({ address: this.options.address } satisfies NodeInfo);
+    // A persistent membership record too, so operators see a node that is down as a member.
+    const member = `${this.base}/members/${this.options.nodeId}`;
+    await withTimeout(zkMkdirp(client, `${this.base}/members`), this.opTimeoutMs, 'mkdirp members');
+    try {
+      await withTimeout(zkCreate(client, member, data, CreateMode.PERSISTENT), this.opTimeoutMs, 'record membership');
+    } catch (error) {
+      if (zkErrorKind(error) !== 'nodeExists') throw error;
+      await withTimeout(zkSetData(client, member, data, -1), this.opTimeoutMs, 'update membership');
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await withTimeout(zkCreate(client, path, data, CreateMode.EPHEMERAL), this.opTimeoutMs, 'register');

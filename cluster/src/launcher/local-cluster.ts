@@ -4,7 +4,7 @@
  * and checked healthy, and stopped together.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,18 @@ export interface RunningCluster {
   frontends: string[];
   stop(): Promise<void>;
 }
+
+/** What `<data>/run.json` says about a running local Conveyor (the CLI reads it). */
+export interface RunInfo {
+  pid: number;
+  endpoint: string;
+  frontends: string[];
+  metadataUrl: string;
+  zookeeper: string;
+  nodes: Array<{ id: string; cluster: string; url: string; pid: number }>;
+}
+
+export const RUN_FILE = 'run.json';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const LAYOUT_FILE = 'conveyor.json';
@@ -130,15 +142,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
 
     // Backend clusters.
     const nodeUrls: string[][] = [];
+    const nodes: RunInfo['nodes'] = [];
     for (let c = 1; c <= opts.clusters; c++) {
       const urls: string[] = [];
       for (let n = 1; n <= opts.replicas; n++) {
         const port = await freePort();
         const id = `c${c}n${n}`;
-        children.push(
-          startChild(`backend node ${id}`, process.execPath, [...nodeArgs, 'backend-node/src/main.ts', '--node-id', id, '--cluster-id', `c${c}`, '--data-dir', join(dataDir, `c${c}`, id), '--listen', `127.0.0.1:${port}`, '--zookeeper', zk, '--min-insync', String(Math.min(2, opts.replicas))], { cwd: REPO_ROOT, logFile: join(logs, `${id}.log`) }),
-        );
+        const node = startChild(`backend node ${id}`, process.execPath, [...nodeArgs, 'backend-node/src/main.ts', '--node-id', id, '--cluster-id', `c${c}`, '--data-dir', join(dataDir, `c${c}`, id), '--listen', `127.0.0.1:${port}`, '--zookeeper', zk, '--min-insync', String(Math.min(2, opts.replicas))], { cwd: REPO_ROOT, logFile: join(logs, `${id}.log`) });
+        children.push(node);
         urls.push(`http://127.0.0.1:${port}`);
+        nodes.push({ id, cluster: `c${c}`, url: `http://127.0.0.1:${port}`, pid: node.process.pid ?? 0 });
       }
       nodeUrls.push(urls);
     }
@@ -159,7 +172,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
       children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
     }
     for (const url of frontends) await waitUntil(`the frontend at ${url}`, () => httpOk(`${url}/health`), 60_000, () => exitedEarly(children));
-    return { endpoint: frontends[0]!, frontends, stop: stopAll };
+    const runFile = join(dataDir, RUN_FILE);
+    const info: RunInfo = { pid: process.pid, endpoint: frontends[0]!, frontends, metadataUrl, zookeeper: zk, nodes };
+    writeFileSync(runFile, `${JSON.stringify(info, null, 2)}\n`);
+    return {
+      endpoint: frontends[0]!,
+      frontends,
+      stop: async () => {
+        rmSync(runFile, { force: true });
+        await stopAll();
+      },
+    };
   } catch (error) {
     await stopAll();
     throw error;

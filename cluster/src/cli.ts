@@ -1,0 +1,174 @@
+/**
+ * `conveyor`, the operator CLI for a local Conveyor started with `npm start` (it finds it through
+ * `<data dir>/run.json`). Exit codes: 0 done, 1 the operation failed (the error code is printed),
+ * 2 bad usage or Conveyor is not running.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { request } from 'undici';
+import { ConveyorError, NativeClient, isConveyorError } from '@conveyor/client-sdk';
+import { RUN_FILE, type RunInfo } from './launcher/local-cluster.ts';
+
+class UsageError extends Error {}
+
+function runInfo(dataDir: string): RunInfo {
+  const file = join(dataDir, RUN_FILE);
+  if (!existsSync(file)) throw new UsageError(`Conveyor is not running with data in ${dataDir} (no ${file}); start it with "npm start".`);
+  const info = JSON.parse(readFileSync(file, 'utf8')) as RunInfo;
+  try {
+    process.kill(info.pid, 0);
+  } catch {
+    throw new UsageError(`Conveyor is not running with data in ${dataDir} (its launcher, pid ${info.pid}, is gone); start it with "npm start".`);
+  }
+  return info;
+}
+
+async function metadata<T>(info: RunInfo, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const res = await request(`${info.metadataUrl}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+  });
+  const parsed = (await res.body.json()) as T & { error?: { code: string; message: string } };
+  if (res.statusCode >= 400) throw new ConveyorError((parsed.error?.code ?? 'InternalFailure') as never, parsed.error?.message ?? `HTTP ${res.statusCode}`);
+  return parsed;
+}
+
+interface ClusterView {
+  id: string;
+  epoch: number | null;
+  leader: string | null;
+  isr: string[];
+  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean }>;
+  queues: Record<string, { visible: number; inflight: number; delayed: number }>;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+const say = (text: string): void => void process.stdout.write(`${text}\n`);
+
+export function buildCli(): Command {
+  const program = new Command('conveyor')
+    .description('Operate a local Conveyor started with npm start')
+    .option('--data-dir <dir>', 'the data directory npm start was given', './data')
+    .exitOverride();
+  const info = (): RunInfo => runInfo(program.opts<{ dataDir: string }>().dataDir);
+  const client = (): NativeClient => new NativeClient({ nodes: info().frontends, deadlineMs: 10_000 });
+
+  program
+    .command('status')
+    .description('clusters, nodes, leader, epoch, in-sync set, lag, and queue counts')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const { clusters } = await metadata<{ clusters: ClusterView[] }>(info(), 'GET', '/v1/clusters');
+      if (opts.json) return say(JSON.stringify({ endpoint: info().endpoint, clusters }, null, 2));
+      say(`SQS endpoint: ${info().endpoint}`);
+      for (const c of clusters) {
+        say(`\ncluster ${c.id}  epoch ${c.epoch ?? '-'}  leader ${c.leader ?? '(none)'}  in-sync ${c.isr.join(',') || '(none)'}`);
+        say(table([['node', 'role', 'live', 'in-sync', 'lag', 'address'], ...c.nodes.map((n) => [n.id, n.id === c.leader ? 'leader' : 'follower', n.live ? 'yes' : 'NO', n.inSync ? 'yes' : 'no', n.lag === undefined ? '-' : String(n.lag), n.address])]));
+        const queues = Object.entries(c.queues);
+        if (queues.length > 0) say(table([['queue', 'visible', 'in-flight', 'delayed'], ...queues.map(([q, n]) => [q, String(n.visible), String(n.inflight), String(n.delayed)])]));
+      }
+    });
+
+  const queue = program.command('queue').description('queues');
+  queue.command('list').option('--prefix <prefix>', 'name prefix', '').action(async (opts: { prefix: string }) => {
+    const { names } = await metadata<{ names: string[] }>(info(), 'GET', `/v1/queues?prefix=${encodeURIComponent(opts.prefix)}`);
+    for (const n of names) say(n);
+  });
+  queue
+    .command('create <name>')
+    .option('--attribute <key=value...>', 'queue attributes (FifoQueue=true for FIFO queues)')
+    .action(async (name: string, opts: { attribute?: string[] }) => {
+      const attributes = Object.fromEntries((opts.attribute ?? []).map((kv) => [kv.split('=')[0]!, kv.slice(kv.indexOf('=') + 1)]));
+      const { queue: q } = await metadata<{ queue: { name: string; clusterId: string } }>(info(), 'POST', '/v1/queues', { name, attributes });
+      say(`${info().endpoint}/000000000000/${q.name}  (cluster ${q.clusterId})`);
+    });
+  queue.command('delete <name>').action(async (name: string) => {
+    await metadata(info(), 'DELETE', `/v1/queues/${encodeURIComponent(name)}`);
+  });
+  queue.command('attributes <name>').action(async (name: string) => {
+    const { attributes } = await metadata<{ attributes: Record<string, string> }>(info(), 'GET', `/v1/queues/${encodeURIComponent(name)}/attributes`);
+    for (const [k, v] of Object.entries(attributes)) say(`${k}=${v}`);
+  });
+  queue.command('purge <name>').action(async (name: string) => {
+    const c = client();
+    await c.call('PurgeQueue', { queue: name }).finally(() => c.close());
+  });
+  queue
+    .command('send <name> <body>')
+    .option('--group <id>', 'MessageGroupId (FIFO queues)')
+    .option('--dedup <id>', 'MessageDeduplicationId (FIFO queues)')
+    .action(async (name: string, body: string, opts: { group?: string; dedup?: string }) => {
+      const c = client();
+      try {
+        const res = await c.call('SendMessageBatch', { queue: name, entries: [{ id: 'cli', body, groupId: opts.group, dedupId: opts.dedup }] });
+        const f = res.failed[0];
+        if (f) throw new ConveyorError(f.code as never, f.message);
+        say(res.successful[0]!.messageId);
+      } finally {
+        await c.close();
+      }
+    });
+  queue
+    .command('receive <name>')
+    .option('--max <n>', 'at most this many (1-10)', '1')
+    .option('--wait <seconds>', 'long-poll this long', '0')
+    .option('--delete', 'delete what was received')
+    .action(async (name: string, opts: { max: string; wait: string; delete?: boolean }) => {
+      const c = client();
+      try {
+        const { messages } = await c.call('ReceiveMessage', { queue: name, maxMessages: Number(opts.max), waitTimeSeconds: Number(opts.wait) });
+        for (const m of messages) say(`${m.messageId}\t${m.body}`);
+        if (opts.delete && messages.length > 0) await c.call('DeleteMessageBatch', { queue: name, entries: messages.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
+      } finally {
+        await c.close();
+      }
+    });
+  queue.command('move <name> <cluster>').description('move a queue to another cluster (drain and switch)').action(async (name: string, cluster: string) => {
+    await metadata(info(), 'POST', `/v1/queues/${encodeURIComponent(name)}/move`, { to: cluster });
+    say(`moving ${name} to ${cluster}; "conveyor status" shows where it is`);
+  });
+
+  const node = program.command('node').description('backend nodes (chaos commands for demos and tests)');
+  const signal = (sig: NodeJS.Signals, verb: string) => (id: string) => {
+    const n = info().nodes.find((x) => x.id === id);
+    if (!n) throw new UsageError(`There is no node ${id}; nodes: ${info().nodes.map((x) => x.id).join(', ')}.`);
+    try {
+      process.kill(n.pid, sig);
+    } catch {
+      throw new UsageError(`Node ${id} (pid ${n.pid}) is not running.`);
+    }
+    say(`${verb} ${id}`);
+  };
+  node.command('kill <id>').description('SIGKILL a node').action(signal('SIGKILL', 'killed'));
+  node.command('pause <id>').description('SIGSTOP a node').action(signal('SIGSTOP', 'paused'));
+  node.command('resume <id>').description('SIGCONT a node').action(signal('SIGCONT', 'resumed'));
+  return program;
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof UsageError) {
+      process.stderr.write(`conveyor: ${error.message}\n`);
+      return 2;
+    }
+    if (isConveyorError(error)) {
+      process.stderr.write(`conveyor: ${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`conveyor: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
