@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { timed } from './timed.ts';
 import { LevelQueueStore, QueueEngine } from '@conveyor/backend-node';
 
 const { values } = parseArgs({
@@ -25,18 +26,9 @@ const dir = values.dir ?? (await mkdtemp(join(tmpdir(), 'conveyor-bench-')));
 const engine = await QueueEngine.open({ store: await LevelQueueStore.open(dir), expireIntervalMs: 0 });
 await engine.createQueue('bench');
 
-async function timed(label: string, worker: () => Promise<number>): Promise<number> {
-  const start = process.hrtime.bigint();
-  const counts = await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const done = counts.reduce((a, b) => a + b, 0);
-  const rate = Math.round(done / seconds);
-  console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s`);
-  return rate;
-}
 
 let toSend = total;
-const sendPerSec = await timed('send', async () => {
+const sendPerSec = await timed('send', concurrency, async () => {
   let sent = 0;
   while (toSend > 0) {
     const n = Math.min(10, toSend);
@@ -51,7 +43,7 @@ const sendPerSec = await timed('send', async () => {
 const afterSend = { ...engine.commitStats };
 
 let remaining = total;
-const receiveDeletePerSec = await timed('receive+delete', async () => {
+const receiveDeletePerSec = await timed('receive+delete', concurrency, async () => {
   let done = 0;
   while (remaining > 0) {
     const messages = await engine.receiveMessage('bench', { maxMessages: 10 });

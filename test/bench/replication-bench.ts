@@ -6,6 +6,7 @@
  *   npm run bench:replication -- [--messages N] [--concurrency C] [--latency-samples N] [--nodes url,url,url]
  */
 import { parseArgs } from 'node:util';
+import { timed } from './timed.ts';
 import { NativeClient } from '@conveyor/client-sdk';
 import type { TestCluster } from '../support/cluster.ts';
 
@@ -37,18 +38,9 @@ const queue = `bench-${Date.now()}`;
 try {
   await client.call('CreateQueue', { queue });
 
-  async function timed(label: string, worker: () => Promise<number>): Promise<number> {
-    const start = process.hrtime.bigint();
-    const counts = await Promise.all(Array.from({ length: concurrency }, worker));
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const done = counts.reduce((a, b) => a + b, 0);
-    const rate = Math.round(done / seconds);
-    console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s`);
-    return rate;
-  }
 
   let toSend = total;
-  const sendPerSec = await timed('send', async () => {
+  const sendPerSec = await timed('send', concurrency, async () => {
     let sent = 0;
     while (toSend > 0) {
       const n = Math.min(10, toSend);
@@ -61,7 +53,7 @@ try {
   });
 
   let remaining = total;
-  const receiveDeletePerSec = await timed('receive+delete', async () => {
+  const receiveDeletePerSec = await timed('receive+delete', concurrency, async () => {
     let done = 0;
     while (remaining > 0) {
       const { messages } = await client.call('ReceiveMessage', { queue, maxMessages: 10, visibilityTimeoutSeconds: 300 });

@@ -3,20 +3,11 @@
  * of the cluster view. Routing failures (QueueMoved, NotLeader, a queue gone) refresh the entry.
  */
 import { request } from 'undici';
-import { ConveyorError, ERROR_CODES, type ErrorCode, type QueueConfig } from '@conveyor/client-sdk';
+import { ConveyorError, ERROR_CODES, type ErrorCode } from '@conveyor/client-sdk';
+import type { QueueRecord } from '@conveyor/metadata-service';
 
-export interface QueueRoute {
-  name: string;
-  owner: string;
-  arn: string;
-  clusterId: string;
-  config: QueueConfig;
-  extraAttributes: Record<string, string>;
-  tags: Record<string, string>;
-  createdAt: number;
-  lastModifiedAt: number;
-  move?: { to: string; startedAt: number };
-}
+/** A queue's record as the metadata service keeps it: where it lives, its config, a move in progress. */
+export type QueueRoute = QueueRecord;
 
 export interface ClusterNodes {
   id: string;
