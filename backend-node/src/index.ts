@@ -17,3 +17,4 @@ export { encodeLogEntry, decodeLogEntry, type NodeBatch, type ReplicationCheckpo
 export * as zk from './coordination/zk.ts';
 export type { ClusterState } from './replication/types.ts';
 export { ZkSession, type ZkSessionOptions } from './coordination/zk-session.ts';
+export type { NodeStatus, Role as NodeRole } from './node/replica-node.ts';

@@ -22,19 +22,10 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { encodeTaskHandle } from '../../metadata-service/src/core/move-tasks.ts';
-import { startStack } from '../support/index.ts';
+import { sqsError, startStack } from '../support/index.ts';
 
-process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING = '1';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-async function sqsError(promise: Promise<unknown>): Promise<{ name: string; code?: string; status?: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; Code?: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, code: e.Code, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** Polls `check` until it answers a value, failing with `what` after `timeoutMs`. */
 async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {

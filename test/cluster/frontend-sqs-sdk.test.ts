@@ -24,19 +24,10 @@ import {
   UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { md5OfMessageAttributes } from '@conveyor/client-sdk';
-import { startStack } from '../support/index.ts';
+import { sqsError, startStack } from '../support/index.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-async function sqsError(promise: Promise<unknown>): Promise<{ name: string; code?: string; status?: number; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; Code?: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, code: e.Code, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 t.test('@aws-sdk/client-sqs against a local Conveyor', async (t) => {
   const stack = await startStack();

@@ -76,21 +76,8 @@ export interface ClusterNode {
   readonly paused: boolean;
 }
 
-export type NodeRole = 'leader' | 'follower' | 'starting';
-
-/** What a node's GET /status answers. */
-export interface NodeStatus {
-  nodeId: string;
-  clusterId: string;
-  role: NodeRole;
-  epoch: number;
-  leader: string | null;
-  isr: string[];
-  logStart: number;
-  logEnd: number;
-  highWatermark: number;
-  appliedEnd: number;
-}
+export type { NodeRole, NodeStatus } from '@conveyor/backend-node';
+import type { NodeStatus } from '@conveyor/backend-node';
 
 export interface TestCluster {
   readonly clusterId: string;

@@ -21,3 +21,14 @@ export function thrown(fn: () => unknown): ConveyorError {
   }
   throw new Error('expected a ConveyorError, but nothing was thrown');
 }
+
+/** The error an AWS SDK call rejects with, as name, legacy code, HTTP status and message. */
+export async function sqsError(promise: Promise<unknown>): Promise<{ name: string; code?: string; status?: number; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; Code?: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, code: e.Code, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}

@@ -8,20 +8,10 @@
 import type { ActionContext } from './actions.ts';
 import { optionalInteger, optionalString, requireString, type Json } from './shapes.ts';
 
+import type { MoveTaskView } from '@conveyor/metadata-service';
+
 type Handler = (input: Json, ctx: ActionContext) => Promise<Json>;
 
-/** A task as the metadata service shows it (metadata-service/src/core/move-tasks.ts, MoveTaskView). */
-interface MoveTaskView {
-  taskHandle?: string;
-  status: string;
-  sourceArn: string;
-  destinationArn?: string;
-  maxMessagesPerSecond?: number;
-  moved: number;
-  toMove: number;
-  failureReason?: string;
-  startedAt: number;
-}
 
 function toResultEntry(task: MoveTaskView): Json {
   const out: Json = {};
