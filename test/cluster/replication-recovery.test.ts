@@ -119,7 +119,11 @@ t.test('malformed or misdirected replication requests are refused with typed err
   const { id: leader } = await cluster.waitForLeader();
   const leaderUrl = cluster.node(leader).url;
   const follower = cluster.nodes.find((n) => n.id !== leader)!;
-  const before = await cluster.status(leader);
+  // Followers join the ISR a moment after the election; compare against the settled set.
+  const before = await cluster.waitFor(async () => {
+    const s = await cluster.status(leader);
+    return s.isr.length === cluster.nodes.length ? s : undefined;
+  }, 15_000, 'every node to be in the ISR');
   const fetch = async (url: string, body: Buffer): Promise<{ status: number; code?: string }> => {
     const res = await request(`${url}/replication/fetch`, { method: 'POST', headers: { 'content-type': NATIVE_CONTENT_TYPE }, body, headersTimeout: 5_000, bodyTimeout: 5_000 });
     const bytes = Buffer.from(await res.body.arrayBuffer());
