@@ -4,6 +4,7 @@
  * connections until a deadline.
  */
 import { Agent, request } from 'undici';
+import { RequestSigner, type Credentials } from './auth/sigv4.ts';
 import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from './wire/index.ts';
 
 export interface NativeClientOptions {
@@ -13,34 +14,50 @@ export interface NativeClientOptions {
   deadlineMs?: number;
   requestTimeoutMs?: number;
   connections?: number;
+  /** Signs every request with SigV4 (frontends verify it; backend nodes do not need it). */
+  credentials?: Credentials;
+  /** Region of the signature's scope (default us-east-1). */
+  region?: string;
 }
 
 
 export class NativeClient {
   private leader: string | undefined;
   private readonly agent: Agent;
+  private readonly signer: RequestSigner | undefined;
   retries = 0;
 
   constructor(private readonly options: NativeClientOptions) {
     this.agent = new Agent({ keepAliveTimeout: 30_000, connections: options.connections ?? 32 });
+    this.signer = options.credentials ? new RequestSigner({ credentials: options.credentials, region: options.region }) : undefined;
+  }
+
+  private async headersFor(url: string, body: Buffer): Promise<Record<string, string>> {
+    const headers = { 'content-type': NATIVE_CONTENT_TYPE };
+    if (!this.signer) return headers;
+    // undici derives Host from the URL; the signed value is the same.
+    const { host: _host, ...signed } = await this.signer.sign({ method: 'POST', url, headers, body });
+    return signed;
   }
 
   /** One attempt against one node. */
   async callNode<A extends NativeAction>(url: string, action: A, body: NativeActions[A]['request'], timeoutMs = this.options.requestTimeoutMs ?? 30_000, signal?: AbortSignal): Promise<NativeActions[A]['response']> {
-    const res = await request(`${url}/native/${action}`, {
+    const target = `${url}/native/${action}`;
+    const bytes = encodeNative(body);
+    const res = await request(target, {
       method: 'POST',
       dispatcher: this.agent,
-      headers: { 'content-type': NATIVE_CONTENT_TYPE },
-      body: encodeNative(body),
+      headers: await this.headersFor(target, bytes),
+      body: bytes,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
       signal,
     });
-    const bytes = Buffer.from(await res.body.arrayBuffer());
-    if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(bytes);
+    const answer = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(answer);
     let error: ConveyorError;
     try {
-      const { error: e } = decodeNative<NativeError>(bytes);
+      const { error: e } = decodeNative<NativeError>(answer);
       error = new ConveyorError(e.code, e.message, e.context ?? {});
     } catch {
       error = new ConveyorError('InternalFailure', `HTTP ${res.statusCode}`);
