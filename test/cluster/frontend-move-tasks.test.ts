@@ -230,6 +230,18 @@ t.test('message move tasks through @aws-sdk/client-sqs', async (t) => {
     }
   });
 
+  await t.test('FIFO: moved back to the source inside the dedup window, nothing is taken for a duplicate', async (t) => {
+    const { dlq: bdlq, source: bsrc } = await pipe('fifo-back', true);
+    const entries = [0, 1, 2].map((i) => ({ body: `again ${i}`, group: 'g', dedup: `again-${i}` }));
+    await deadLetter(bsrc.url, bdlq.url, entries);
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: bdlq.arn }));
+    const done = await waitForStatus(bdlq.arn, 'COMPLETED');
+    t.equal(done.ApproximateNumberOfMessagesMoved, 3, 'all three moved');
+    const back = await receiveAll(bsrc.url, 3, { fifo: true });
+    t.same(back.map((m) => m.Body), entries.map((e) => e.body), 'every message is back in its source, in order');
+    t.same(back.map((m) => m.Attributes?.MessageDeduplicationId), entries.map((e) => e.dedup), 'with the dedup ids they were sent with');
+  });
+
   await t.test('a running task is resumed when the metadata service starts again', async (t) => {
     const { dlq: rdlq, source: rsrc } = await pipe('resume');
     const target = await createQueue('resume-target');

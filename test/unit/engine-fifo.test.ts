@@ -241,6 +241,21 @@ t.test('after the 5-minute window the same dedup id makes a new message', async 
   t.same(bodies(await engine.receiveMessage('q.fifo', { maxMessages: 10 })), ['x', 'x'], 'both delivered');
 });
 
+t.test('a moved message keeps its dedup id but is deduplicated on its move key', async (t) => {
+  const { engine } = await open(t);
+  await engine.createQueue('q.fifo', FIFO);
+  const original = await engine.sendMessage('q.fifo', { body: 'x', groupId: 'g', dedupId: 'same' });
+  const moved = await engine.sendMessage('q.fifo', { body: 'x', groupId: 'g', dedupId: 'same', redriveKey: 'receive-1' });
+  t.equal(moved.duplicate, false, 'moved back inside the window: not taken for the original');
+  t.not(moved.messageId, original.messageId);
+  const retried = await engine.sendMessage('q.fifo', { body: 'x', groupId: 'g', dedupId: 'same', redriveKey: 'receive-1' });
+  t.equal(retried.duplicate, true, 'a retried move is deduplicated');
+  t.equal(retried.messageId, moved.messageId);
+  t.equal((await engine.sendMessage('q.fifo', { body: 'x', groupId: 'g', dedupId: 'same' })).messageId, original.messageId, "a sender's retry still meets the original");
+  const got = await engine.receiveMessage('q.fifo', { maxMessages: 10 });
+  t.same(got.map((m) => m.systemAttributes.MessageDeduplicationId), ['same', 'same'], 'both carry the dedup id they were sent with');
+});
+
 t.test('the dedup window counts from the original send, not from duplicates', async (t) => {
   const { engine, clock } = await open(t);
   await engine.createQueue('q.fifo', FIFO);

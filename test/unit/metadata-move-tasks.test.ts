@@ -219,7 +219,10 @@ t.test('where messages go', async (t) => {
 t.test('what is sent for a moved message', async (t) => {
   const attributes = { color: { DataType: 'String', StringValue: 'blue' }, blob: { DataType: 'Binary', BinaryValue: new Uint8Array([1, 2]) } };
   const m = message({ body: 'payload', attributes, system: { MessageGroupId: 'g1', MessageDeduplicationId: 'd1', AWSTraceHeader: 'Root=1', SenderId: 'AID', SequenceNumber: '5', DeadLetterQueueSourceArn: arn('x') } });
-  t.same(redriveEntry(m, 'm0', true), { id: 'm0', body: 'payload', attributes, groupId: 'g1', dedupId: 'd1', traceHeader: 'Root=1', senderId: 'AID' }, 'FIFO: body, attributes, group and dedup ids, trace header, sender');
+  const { redriveKey, ...fifo } = redriveEntry(m, 'm0', true);
+  t.same(fifo, { id: 'm0', body: 'payload', attributes, groupId: 'g1', dedupId: 'd1', traceHeader: 'Root=1', senderId: 'AID' }, 'FIFO: body, attributes, group and dedup ids, trace header, sender');
+  t.equal(redriveEntry(m, 'm9', true).redriveKey, redriveKey, 'one receive, one move key: a retried batch is deduplicated');
+  t.not(redriveEntry(message({ ...m, receiptHandle: 'rh-2' }), 'm0', true).redriveKey, redriveKey, 'another receive of the message, another key');
   t.same(redriveEntry(m, 'm1', false), { id: 'm1', body: 'payload', attributes, groupId: 'g1', traceHeader: 'Root=1', senderId: 'AID' }, 'standard: no dedup id');
   t.same(redriveEntry(message({ attributes: {} }), 'm2', false), { id: 'm2', body: 'hello' }, 'nothing that was not there');
 });

@@ -76,6 +76,8 @@ export interface Decision<R> {
 }
 
 const DEDUP_SCOPE_SEPARATOR = ' '; // cannot occur in group or dedup ids ([!-~])
+/** Keys of message moves start with the separator, so they never meet a sender's key. */
+const REDRIVE_KEY_PREFIX = `${DEDUP_SCOPE_SEPARATOR}move${DEDUP_SCOPE_SEPARATOR}`;
 
 function sequenceNumberText(n: number): string {
   return n.toString().padStart(20, '0');
@@ -288,7 +290,8 @@ export class QueueStateMachine {
         );
       }
       planned.dedupId = dedupId;
-      planned.dedupKey = config.deduplicationScope === 'messageGroup' ? planned.groupId + DEDUP_SCOPE_SEPARATOR + dedupId : dedupId;
+      if (input.redriveKey !== undefined) planned.dedupKey = REDRIVE_KEY_PREFIX + input.redriveKey;
+      else planned.dedupKey = config.deduplicationScope === 'messageGroup' ? planned.groupId + DEDUP_SCOPE_SEPARATOR + dedupId : dedupId;
     } else if (input.dedupId !== undefined) {
       throw invalidParameter('MessageDeduplicationId', input.dedupId, 'The request includes a parameter that is not valid for this queue type.');
     }

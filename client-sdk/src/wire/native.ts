@@ -33,6 +33,14 @@ export interface NativeSendEntry {
    * saw it (for about four minutes); FIFO queues use their deduplication ids instead.
    */
   idempotencyKey?: string;
+  /**
+   * Set only by message move tasks: the FIFO deduplication window is checked on this key (unique
+   * to one receive of the moved message, so a retried move is deduplicated) instead of the
+   * message's own deduplication id, which the moved message keeps. Without it a message moved
+   * back to its source within five minutes would be taken for its own duplicate and lost.
+   * Frontends drop it from client requests.
+   */
+  redriveKey?: string;
 }
 
 export interface NativeSendSuccess {

@@ -5,6 +5,7 @@
  * Pure: callers pass the time, ids and what they looked up; nothing here touches ZooKeeper or a
  * backend (metadata-service/src/move-task-runner.ts does).
  */
+import { createHash } from 'node:crypto';
 import {
   ConveyorError,
   invalidParameter,
@@ -310,7 +311,11 @@ export function redriveEntry(message: NativeReceivedMessage, id: string, destina
   const entry: NativeSendEntry = { id, body: message.body };
   if (message.attributes && Object.keys(message.attributes).length > 0) entry.attributes = message.attributes;
   if (system.MessageGroupId !== undefined) entry.groupId = system.MessageGroupId;
-  if (destinationFifo && system.MessageDeduplicationId !== undefined) entry.dedupId = system.MessageDeduplicationId;
+  if (destinationFifo && system.MessageDeduplicationId !== undefined) {
+    entry.dedupId = system.MessageDeduplicationId;
+    // One receive, one key: a retried batch is deduplicated, a later move of the same message is not.
+    entry.redriveKey = createHash('sha256').update(message.receiptHandle).digest('base64url');
+  }
   if (system.AWSTraceHeader !== undefined) entry.traceHeader = system.AWSTraceHeader;
   if (system.SenderId !== undefined) entry.senderId = system.SenderId;
   return entry;
