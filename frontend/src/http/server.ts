@@ -7,7 +7,7 @@
  * wrap every call (traffic-guard.ts, observe.ts).
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { ConveyorError } from '@conveyor/client-sdk';
 import type { Json } from '../sqs/shapes.ts';
 import type { Router } from '../upstream/router.ts';
@@ -41,7 +41,7 @@ const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
 export function buildFrontend(options: FrontendOptions): FastifyInstance {
   const dedup = options.dedup ?? new DedupCache();
   // One log line per request, carrying the id returned as x-amzn-RequestId (observe.ts).
-  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), requestIdLogLabel: 'requestId', disableRequestLogging: true };
+  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }) };
   const app = (options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
   for (const type of [JSON_CONTENT_TYPE, 'application/json']) {

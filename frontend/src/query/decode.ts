@@ -98,6 +98,11 @@ function decodeStringMap(prefix: string, members: Params, keyField: string, valu
     const value = fields.get(valueField);
     if (value === undefined) throw missingParameter(`${prefix}.${n}.${valueField}`);
     if (Object.hasOwn(out, key)) throw invalid(`${prefix}.${n}.${keyField}`, `${key} is given more than once`);
+    // Queue attributes and tags travel on as JSON, where this name is refused as a prototype change.
+    if (key === '__proto__') {
+      if (keyField === 'Name') throw new ConveyorError('InvalidAttributeName', `Unknown Attribute ${key}.`, { attribute: key });
+      throw invalid(`${prefix}.${n}.${keyField}`, `${key} is not allowed`);
+    }
     setOwn(out, key, value);
   }
   return out;
