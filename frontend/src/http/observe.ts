@@ -4,11 +4,23 @@
  * one structured log line carrying the request id (the one returned as x-amzn-RequestId):
  * at debug for successes, info for 4xx, error for 5xx.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NATIVE_ACTIONS, decodeNative } from '@conveyor/client-sdk';
 import type { FrontendMetrics } from '../observability/metrics.ts';
 import { describeCall, isServiceRoute } from './call-info.ts';
 import { HANDLERS } from './invoke.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The frontend's metrics, for code that counts from hooks (e.g. authentication failures). */
+    conveyorMetrics: FrontendMetrics;
+  }
+}
+
+/** One refused request by authentication or authorization (reason: e.g. `missing`, `signature`, `expired`, `denied`). */
+export function countAuthFailure(request: FastifyRequest, reason: string): void {
+  request.server.conveyorMetrics.authFailures.inc({ reason });
+}
 
 const KNOWN_ACTIONS = new Set([...Object.keys(HANDLERS), ...NATIVE_ACTIONS]);
 
@@ -18,6 +30,7 @@ function actionLabel(action: string | undefined): string {
 }
 
 export function registerObservability(app: FastifyInstance, metrics: FrontendMetrics): void {
+  app.decorate('conveyorMetrics', metrics);
   app.get('/metrics', async (_request, reply) => {
     for (const update of metrics.beforeScrape) update();
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -15,7 +15,7 @@ import { registerNativeRoutes } from './native-routes.ts';
 import { DedupCache } from '../core/dedup-cache.ts';
 // Query protocol, limits and metrics (each in its own module).
 import { FrontendMetrics } from '../observability/metrics.ts';
-import { sendErrorFor } from './error-replies.ts';
+import { JSON_CONTENT_TYPE, sendErrorFor } from './error-replies.ts';
 import { createInvoke } from './invoke.ts';
 import { registerObservability } from './observe.ts';
 import { isQueryRequest, registerQueryRoutes, serveQuery } from './query-routes.ts';
@@ -35,8 +35,6 @@ export interface FrontendOptions {
   /** Rate limits and load shedding; unset fields take TRAFFIC_DEFAULTS. */
   traffic?: Partial<TrafficConfig>;
 }
-
-const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
 
 export function buildFrontend(options: FrontendOptions): FastifyInstance {
   const dedup = options.dedup ?? new DedupCache();
@@ -88,7 +86,7 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     const target = request.headers['x-amz-target'];
     const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (typeof target !== 'string' || !target.startsWith('AmazonSQS.')) {
-      throw new ConveyorError('InvalidAction', contentType === 'application/x-www-form-urlencoded' ? 'The SQS query protocol is not supported by this endpoint; use the JSON protocol.' : 'Missing or malformed X-Amz-Target header: expected AmazonSQS.<Action>.');
+      throw new ConveyorError('InvalidAction', 'Missing or malformed X-Amz-Target header: expected AmazonSQS.<Action>.');
     }
     if (contentType !== JSON_CONTENT_TYPE && contentType !== 'application/json') {
       throw new ConveyorError('InvalidParameterValue', `Unsupported content type "${contentType}": expected ${JSON_CONTENT_TYPE}.`);
