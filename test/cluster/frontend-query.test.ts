@@ -205,6 +205,15 @@ t.test('SQS query protocol', async (t) => {
     t.equal(first?.MD5OfMessageAttributes, md5OfMessageAttributes(attributes), 'MD5OfMessageAttributes of what is returned');
     t.ok(((first?.Attribute as Xml[]) ?? []).some((a) => a.Name === 'ApproximateReceiveCount' && a.Value === '1'), 'system attributes as <Attribute> entries');
 
+    const extended = result(await post('/', form({
+      Action: 'ChangeMessageVisibilityBatch', QueueUrl: url,
+      'ChangeMessageVisibilityBatchRequestEntry.1.Id': 'keep', 'ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle': String(messages[0]!.ReceiptHandle), 'ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout': '120',
+      'ChangeMessageVisibilityBatchRequestEntry.2.Id': 'forged', 'ChangeMessageVisibilityBatchRequestEntry.2.ReceiptHandle': 'x', 'ChangeMessageVisibilityBatchRequestEntry.2.VisibilityTimeout': '120',
+    })), 'ChangeMessageVisibilityBatch');
+    t.same((extended.ChangeMessageVisibilityBatchResultEntry as Xml[]).map((e) => e.Id), ['keep'], 'ChangeMessageVisibilityBatch: the real handle');
+    t.same((extended.BatchResultErrorEntry as Xml[]).map((e) => [e.Id, e.Code]), [['forged', 'ReceiptHandleIsInvalid']], 'and the forged one as a failed entry');
+    result(await get(`/${ACCOUNT}/forms?Action=ChangeMessageVisibility&ReceiptHandle=${encodeURIComponent(String(messages[1]!.ReceiptHandle))}&VisibilityTimeout=120`), 'ChangeMessageVisibility');
+
     const entries: Record<string, string> = { Action: 'DeleteMessageBatch' };
     messages.forEach((m, i) => {
       entries[`DeleteMessageBatchRequestEntry.${i + 1}.Id`] = `m${i}`;
