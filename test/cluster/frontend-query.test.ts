@@ -7,14 +7,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { request } from 'undici';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { md5OfMessageAttributes } from '@conveyor/client-sdk';
 import { TEST_CREDENTIALS, TEST_REGION } from '../support/credentials.ts';
-import { makeTempDir, removeTempDir, startStack } from '../support/index.ts';
+import { makeTempDir, postOversized as postOversizedRaw, removeTempDir, startStack } from '../support/index.ts';
 
 const AWS_CLI = '/usr/bin/aws';
 const BOTOCORE_SQS_MODEL = '/usr/lib/python3/dist-packages/awscli/botocore/data/sqs/2012-11-05/service-2.json';
@@ -51,26 +50,10 @@ t.test('SQS query protocol', async (t) => {
     const res = await request(`${endpoint}${path}`, { headersTimeout: 30_000, bodyTimeout: 30_000 });
     return answer(res.statusCode, res.headers, await res.body.text());
   };
-  /** Announces a body far beyond any request and sends only its first bytes: the refusal must come anyway, without a hang. */
-  const postOversized = (path: string, declaredBytes: number): Promise<Answer> =>
-    new Promise((resolve, reject) => {
-      const { hostname, port } = new URL(endpoint);
-      const socket = connect({ host: hostname, port: Number(port) });
-      const chunks: Buffer[] = [];
-      const timer = setTimeout(() => socket.destroy(new Error('no answer to an oversized body within 10 s')), 10_000);
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-      socket.on('error', () => undefined); // A reset after the answer is fine; no answer is caught by the timer.
-      socket.on('close', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        const split = text.indexOf('\r\n\r\n');
-        if (split < 0) return reject(new Error(`no HTTP answer to an oversized body: ${JSON.stringify(text.slice(0, 200))}`));
-        const head = text.slice(0, split).split('\r\n');
-        const headers = Object.fromEntries(head.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-        answer(Number(head[0]!.split(' ')[1]), headers, text.slice(split + 4)).then(resolve, reject);
-      });
-      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${declaredBytes}\r\nConnection: close\r\n\r\nAction=SendMessage&MessageBody=aaaa`);
-    });
+  const postOversized = async (path: string, declaredBytes: number): Promise<Answer> => {
+    const raw = await postOversizedRaw(endpoint, path, { 'Content-Type': 'application/x-www-form-urlencoded' }, declaredBytes, 'Action=SendMessage&MessageBody=aaaa');
+    return answer(raw.status, raw.headers, raw.body);
+  };
   const form = (params: Record<string, string>): string => new URLSearchParams({ Version: '2012-11-05', ...params }).toString();
   const result = (a: Answer, action: string): Xml => {
     const response = a.xml[`${action}Response`] as Xml | undefined;
