@@ -16,6 +16,8 @@ export interface CallInfo {
   errorCode?: string;
   /** The admission slot the request holds (load shedding), if any. */
   slot?: Slot;
+  /** Refused by a rate limit or shed: counted, but logged only at debug (a flood must not flood the logs). */
+  guarded?: boolean;
 }
 
 declare module 'fastify' {

@@ -2,7 +2,8 @@
  * Per-request observability: `GET /metrics` (Prometheus text), and for every SQS or native call
  * the request counter, the error counter and the latency histogram by action and protocol, and
  * one structured log line carrying the request id (the one returned as x-amzn-RequestId):
- * at debug for successes, info for 4xx, error for 5xx.
+ * at debug for successes and for throttled or shed requests (a flood must not flood the logs),
+ * info for other 4xx, error for 5xx.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NATIVE_ACTIONS, decodeNative } from '@conveyor/client-sdk';
@@ -61,7 +62,8 @@ export function registerObservability(app: FastifyInstance, metrics: FrontendMet
     const code = status >= 400 ? (call.errorCode ?? `HTTP${status}`) : undefined;
     if (code !== undefined) metrics.errors.inc({ ...labels, code });
     const line = { action: labels.action, protocol: call.protocol, queue: call.queue, status, code, ms: Math.round(reply.elapsedTime * 10) / 10 };
-    if (status >= 500) request.log.error(line, 'request failed');
+    if (call.guarded) request.log.debug(line, 'request throttled or shed');
+    else if (status >= 500) request.log.error(line, 'request failed');
     else if (status >= 400) request.log.info(line, 'request refused');
     else request.log.debug(line, 'request');
   });

@@ -83,14 +83,15 @@ export class TrafficGuard {
     });
   }
 
-  shed(reason: ShedReason, text: string): ConveyorError {
+  shed(request: FastifyRequest, reason: ShedReason, text: string): ConveyorError {
     this.metrics.shed.inc({ reason });
+    describeCall(request).guarded = true;
     return shedError(text, this.config.shedRetryAfterSeconds);
   }
 
   /** Takes a request slot until the response closes; throws the 503 when none is free. */
   enter(request: FastifyRequest, onClose: (release: () => void) => void): void {
-    if (!this.admission.enter()) throw this.shed('in_flight', 'too many requests in flight');
+    if (!this.admission.enter()) throw this.shed(request, 'in_flight', 'too many requests in flight');
     const call = describeCall(request);
     call.slot = 'request';
     onClose(() => {
@@ -105,12 +106,13 @@ export class TrafficGuard {
     const decision = this.limiter.take(callerAccessKey(request), queue, this.now());
     if (!decision.ok) {
       this.metrics.throttled.inc({ scope: decision.scope, protocol: call.protocol });
+      call.guarded = true;
       const retryAfterSeconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
       const what = decision.scope === 'key' ? 'this access key' : `queue ${queue ?? ''}`;
       throw new ConveyorError('RequestThrottled', `Rate exceeded for ${what}; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds, scope: decision.scope });
     }
     if (longPoll && call.slot === 'request') {
-      if (!this.admission.toLongPoll()) throw this.shed('long_polls', 'too many long polls parked');
+      if (!this.admission.toLongPoll()) throw this.shed(request, 'long_polls', 'too many long polls parked');
       call.slot = 'longPoll';
     }
   }
@@ -124,7 +126,7 @@ export function registerTrafficGuard(app: FastifyInstance, guard: TrafficGuard):
       // Rejecting sends the error to the error handler, which answers in the request's protocol.
       pressureHandler: (request, _reply, type) => {
         if (isServiceRoute(request)) return undefined;
-        return Promise.reject(guard.shed(type === 'eventLoopDelay' ? 'event_loop_delay' : 'heap', `${type} over its limit`));
+        return Promise.reject(guard.shed(request, type === 'eventLoopDelay' ? 'event_loop_delay' : 'heap', `${type} over its limit`));
       },
     });
   }
