@@ -248,6 +248,21 @@ t.test('SQS query protocol', async (t) => {
     const health = await request(`${endpoint}/health`);
     t.equal(health.statusCode, 200, 'the frontend is still up');
     await health.body.dump();
+
+    // The refusal's log line carries the id the client was given.
+    const refused = await get('/?Action=NoSuchThing');
+    const requestId = String(refused.headers['x-amzn-requestid']);
+    let line: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !line; i++) {
+      line = readFileSync(stack.frontend.logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.requestId === requestId);
+      if (!line) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.ok(line, `the frontend logged the refusal with requestId ${requestId}`);
+    t.match(line, { protocol: 'query', action: 'unknown', status: 400, code: 'InvalidAction' }, 'with its protocol, action, status and code');
   });
 
   await t.test('/metrics after that traffic', async (t) => {
