@@ -72,7 +72,10 @@ let app;
 try {
   app = buildFrontend({ router, publicUrl, account, metrics, traffic, logger: logger.child({ component: 'http' }) });
 } catch (error) {
-  fail((error as Error).message);
+  // Name the flag, not the config field.
+  const field = /^(\w+) /.exec((error as Error).message)?.[1];
+  const flag = Object.entries(TRAFFIC_FLAGS).find(([, f]) => f === field)?.[0];
+  fail(flag ? (error as Error).message.replace(field!, `--${flag}`) : (error as Error).message);
 }
 try {
   await app.listen({ host: match[1], port: Number(match[2]) });

@@ -54,7 +54,9 @@ export function resolveTrafficConfig(partial: Partial<TrafficConfig> = {}): Traf
     if (!Object.hasOwn(TRAFFIC_DEFAULTS, name)) throw new RangeError(`unknown traffic option ${name}`);
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a number >= 0 (got ${String(value)})`);
   }
-  if (config.maxTrackedBuckets < 1 || config.maxInFlight < 1 || config.keyBurst < 1 || config.queueBurst < 1) throw new RangeError('maxTrackedBuckets, maxInFlight, keyBurst and queueBurst must be at least 1');
+  for (const name of ['maxTrackedBuckets', 'maxInFlight', 'keyBurst', 'queueBurst'] as const) {
+    if (config[name] < 1) throw new RangeError(`${name} must be at least 1 (got ${config[name]})`);
+  }
   return Object.freeze(config);
 }
 
