@@ -8,6 +8,7 @@ import t from 'tap';
 import { Admission } from '../../frontend/src/core/admission.ts';
 import { RateLimiter } from '../../frontend/src/core/rate-limiter.ts';
 import { TokenBucket } from '../../frontend/src/core/token-bucket.ts';
+import { TRAFFIC_DEFAULTS, resolveTrafficConfig } from '../../frontend/src/http/traffic-guard.ts';
 import { FakeClock } from '../support/index.ts';
 
 const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
@@ -102,4 +103,13 @@ t.test('admission: requests in flight and parked long polls have separate caps',
   admission.leave('request');
   admission.leave('request');
   t.same(admission.counts, { requests: 0, longPolls: 0 }, 'leaving never goes below zero');
+});
+
+t.test('traffic settings are checked against the defaults and name the bad field', async (t) => {
+  t.same(resolveTrafficConfig(), TRAFFIC_DEFAULTS, 'nothing given: the defaults');
+  t.equal(resolveTrafficConfig({ keyRatePerSecond: 0 }).keyRatePerSecond, 0, '0 turns a rate limit off');
+  t.throws(() => resolveTrafficConfig({ maxInFlight: 0 }), /maxInFlight must be at least 1/);
+  t.throws(() => resolveTrafficConfig({ queueBurst: -1 }), /queueBurst must be a number >= 0/);
+  t.throws(() => resolveTrafficConfig({ keyRatePerSecond: Number.NaN }), /keyRatePerSecond/);
+  t.throws(() => resolveTrafficConfig({ burst: 5 } as never), /unknown traffic option burst/);
 });
