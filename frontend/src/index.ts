@@ -2,3 +2,7 @@
 export { buildFrontend, type FrontendOptions } from './http/server.ts';
 export { Router, wrapReceiptHandle, unwrapReceiptHandle } from './upstream/router.ts';
 export { MetadataClient, type QueueRoute } from './upstream/metadata-client.ts';
+export { FrontendMetrics } from './observability/metrics.ts';
+export { countAuthFailure } from './http/observe.ts';
+export { callerAccessKey } from './http/call-info.ts';
+export { TRAFFIC_DEFAULTS, type TrafficConfig } from './http/traffic-guard.ts';

@@ -5,12 +5,35 @@
  *   --metadata (CONVEYOR_METADATA_URL)  metadata service URL (default http://127.0.0.1:9350)
  *   --public-url (CONVEYOR_PUBLIC_URL)  base of queue URLs handed to clients (default http://<listen>)
  *   --account (CONVEYOR_ACCOUNT)        account id of callers until authentication (default 000000000000)
+ *   --log-level (CONVEYOR_LOG_LEVEL)    pino level (default info; debug logs every request)
+ * Throttling and load shedding (defaults in TRAFFIC_DEFAULTS, http/traffic-guard.ts; 0 = off):
+ *   --throttle-key-rps, --throttle-key-burst        requests/s and burst per access key (10000, 20000)
+ *   --throttle-queue-rps, --throttle-queue-burst    requests/s and burst per queue (10000, 20000)
+ *   --throttle-max-tracked                          token buckets kept per table (10000)
+ *   --max-in-flight                                 requests in flight before 503 (4096)
+ *   --max-long-polls                                parked long polls before 503 (20000)
+ *   --max-event-loop-delay-ms                       mean event-loop delay before 503 (1000)
+ * (each also as CONVEYOR_<FLAG> in upper snake case, e.g. CONVEYOR_THROTTLE_KEY_RPS)
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildFrontend } from './http/server.ts';
+import type { TrafficConfig } from './http/traffic-guard.ts';
+import { FrontendMetrics } from './observability/metrics.ts';
 import { MetadataClient } from './upstream/metadata-client.ts';
 import { Router } from './upstream/router.ts';
+
+/** Traffic flags → TrafficConfig fields. */
+const TRAFFIC_FLAGS: Readonly<Record<string, keyof TrafficConfig>> = {
+  'throttle-key-rps': 'keyRatePerSecond',
+  'throttle-key-burst': 'keyBurst',
+  'throttle-queue-rps': 'queueRatePerSecond',
+  'throttle-queue-burst': 'queueBurst',
+  'throttle-max-tracked': 'maxTrackedBuckets',
+  'max-in-flight': 'maxInFlight',
+  'max-long-polls': 'maxLongPolls',
+  'max-event-loop-delay-ms': 'maxEventLoopDelayMs',
+};
 
 function fail(message: string): never {
   process.stderr.write(`conveyor frontend: ${message}\n`);
@@ -19,7 +42,7 @@ function fail(message: string): never {
 
 let values;
 try {
-  values = parseArgs({ options: { listen: { type: 'string' }, metadata: { type: 'string' }, 'public-url': { type: 'string' }, account: { type: 'string' } }, strict: true }).values;
+  values = parseArgs({ options: { listen: { type: 'string' }, metadata: { type: 'string' }, 'public-url': { type: 'string' }, account: { type: 'string' }, 'log-level': { type: 'string' }, ...Object.fromEntries(Object.keys(TRAFFIC_FLAGS).map((f) => [f, { type: 'string' as const }])) }, strict: true }).values;
 } catch (error) {
   fail(`${(error as Error).message}. See the flags at the top of frontend/src/main.ts.`);
 }
@@ -31,9 +54,29 @@ const account = values.account ?? env.CONVEYOR_ACCOUNT ?? '000000000000';
 if (!/^\d{12}$/.test(account)) fail('--account must be a 12-digit account id');
 const publicUrl = (values['public-url'] ?? env.CONVEYOR_PUBLIC_URL ?? `http://${listen}`).replace(/\/+$/, '');
 
-const logger = pino({ base: { service: 'frontend' } });
-const router = new Router(new MetadataClient(values.metadata ?? env.CONVEYOR_METADATA_URL ?? 'http://127.0.0.1:9350'));
-const app = buildFrontend({ router, publicUrl, account, logger: logger.child({ component: 'http' }, { level: 'warn' }) });
+const flags = values as Record<string, string | undefined>;
+const traffic: Partial<Record<keyof TrafficConfig, number>> = {};
+for (const [flag, field] of Object.entries(TRAFFIC_FLAGS)) {
+  const text = flags[flag] ?? env[`CONVEYOR_${flag.toUpperCase().replace(/-/g, '_')}`];
+  if (text === undefined) continue;
+  if (!/^\d+(\.\d+)?$/.test(text)) fail(`--${flag} must be a number >= 0, not "${text}"`);
+  traffic[field] = Number(text);
+}
+const level = values['log-level'] ?? env.CONVEYOR_LOG_LEVEL ?? 'info';
+if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) fail(`--log-level must be one of fatal, error, warn, info, debug, trace, silent (not "${level}")`);
+
+const logger = pino({ base: { service: 'frontend' }, level });
+const metrics = new FrontendMetrics();
+const router = new Router(new MetadataClient(values.metadata ?? env.CONVEYOR_METADATA_URL ?? 'http://127.0.0.1:9350', 5_000, metrics), metrics);
+let app;
+try {
+  app = buildFrontend({ router, publicUrl, account, metrics, traffic, logger: logger.child({ component: 'http' }) });
+} catch (error) {
+  // Name the flag, not the config field.
+  const field = /^(\w+) /.exec((error as Error).message)?.[1];
+  const flag = Object.entries(TRAFFIC_FLAGS).find(([, f]) => f === field)?.[0];
+  fail(flag ? (error as Error).message.replace(field!, `--${flag}`) : (error as Error).message);
+}
 try {
   await app.listen({ host: match[1], port: Number(match[2]) });
 } catch (error) {

@@ -7,3 +7,4 @@ export * from './cluster.ts';
 export * from './routed-client.ts';
 export * from './metadata.ts';
 export * from './stack.ts';
+export * from './oversized.ts';

@@ -60,7 +60,7 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { clusters?: number; nodesPerCluster?: number; zkRoot?: string } = {}): Promise<TestStack> {
+export async function startStack(options: { clusters?: number; nodesPerCluster?: number; zkRoot?: string; frontendArgs?: string[] } = {}): Promise<TestStack> {
   const zkRoot = options.zkRoot ?? '/conveyor';
   const zookeeper = await startZooKeeper();
   const clusters: TestCluster[] = [];
@@ -71,7 +71,7 @@ export async function startStack(options: { clusters?: number; nodesPerCluster?:
     }
     await Promise.all(clusters.map((c) => c.waitForLeader()));
     metadata = await startMetadataService({ zookeeper, zkRoot });
-    const frontend = await startFrontend(metadata.url);
+    const frontend = await startFrontend(metadata.url, options.frontendArgs);
     const md = metadata;
     return {
       zookeeper,

@@ -2,17 +2,24 @@
  * The frontend's HTTP server: Amazon SQS's JSON protocol (AWS JSON 1.0: `POST` to `/` or to a
  * queue URL's path, `X-Amz-Target: AmazonSQS.<Action>`). Errors are shaped as SQS shapes them:
  * `{"__type": "<shape>", "message": "…"}`, the legacy code in `x-amzn-query-error`, and SQS's
- * HTTP status. Every answer carries `x-amzn-RequestId`.
+ * HTTP status. Every answer carries `x-amzn-RequestId`. SQS's query protocol (form-encoded, XML
+ * answers) is served on the same paths (query-routes.ts); rate limits, load shedding and metrics
+ * wrap every call (traffic-guard.ts, observe.ts).
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { ConveyorError, ERROR_CODES } from '@conveyor/client-sdk';
-import { ACTIONS } from '../sqs/actions.ts';
-import { MOVE_TASK_ACTIONS } from '../sqs/move-tasks.ts';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { ConveyorError } from '@conveyor/client-sdk';
 import type { Json } from '../sqs/shapes.ts';
 import type { Router } from '../upstream/router.ts';
 import { registerNativeRoutes } from './native-routes.ts';
 import { DedupCache } from '../core/dedup-cache.ts';
+// Query protocol, limits and metrics (each in its own module).
+import { FrontendMetrics } from '../observability/metrics.ts';
+import { JSON_CONTENT_TYPE, sendErrorFor } from './error-replies.ts';
+import { createInvoke } from './invoke.ts';
+import { registerObservability } from './observe.ts';
+import { isQueryRequest, registerQueryRoutes, serveQuery } from './query-routes.ts';
+import { TrafficGuard, registerTrafficGuard, resolveTrafficConfig, type TrafficConfig } from './traffic-guard.ts';
 
 export interface FrontendOptions {
   router: Router;
@@ -23,24 +30,16 @@ export interface FrontendOptions {
   dedup?: DedupCache;
   /** Bodies up to this size are read (so an oversized message gets SQS's own error); larger ones are refused early. */
   bodyLimitBytes?: number;
-}
-
-const JSON_CONTENT_TYPE = 'application/x-amz-json-1.0';
-/** Every JSON action: queues and messages (actions.ts) and message move tasks (move-tasks.ts). */
-const HANDLERS = Object.freeze({ ...ACTIONS, ...MOVE_TASK_ACTIONS });
-
-function sendError(reply: FastifyReply, error: ConveyorError): FastifyReply {
-  const info = ERROR_CODES[error.code];
-  return reply
-    .code(info.status)
-    .header('content-type', JSON_CONTENT_TYPE)
-    .header('x-amzn-query-error', `${info.legacyCode};${info.senderFault ? 'Sender' : 'Receiver'}`)
-    .send(JSON.stringify({ __type: info.shape, message: error.message }));
+  /** Prometheus metrics (also given to the router, for backend round trips); one per process. */
+  metrics?: FrontendMetrics;
+  /** Rate limits and load shedding; unset fields take TRAFFIC_DEFAULTS. */
+  traffic?: Partial<TrafficConfig>;
 }
 
 export function buildFrontend(options: FrontendOptions): FastifyInstance {
   const dedup = options.dedup ?? new DedupCache();
-  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID() };
+  // One log line per request, carrying the id returned as x-amzn-RequestId (observe.ts).
+  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }) };
   const app = (options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
   for (const type of [JSON_CONTENT_TYPE, 'application/json']) {
@@ -61,6 +60,12 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     reply.header('x-amzn-RequestId', request.id);
   });
 
+  const metrics = options.metrics ?? new FrontendMetrics();
+  const guard = new TrafficGuard(resolveTrafficConfig(options.traffic), metrics);
+  const invoke = createInvoke({ router: options.router, dedup, publicUrl: options.publicUrl, account: options.account, guard });
+  // Answers an error in the request's protocol (JSON, query XML or native msgpack).
+  const sendError = (reply: FastifyReply, error: ConveyorError): FastifyReply => sendErrorFor(reply.request, reply, error);
+
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ConveyorError) return sendError(reply, error);
     const status = (error as { statusCode?: number }).statusCode;
@@ -71,25 +76,22 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ ok: true }));
+  registerObservability(app, metrics);
+  registerTrafficGuard(app, guard);
+  registerQueryRoutes(app, invoke);
   registerNativeRoutes(app, options.router, dedup);
 
   app.post('/*', async (request, reply) => {
+    if (isQueryRequest(request)) return serveQuery(request, reply, invoke);
     const target = request.headers['x-amz-target'];
     const contentType = String(request.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (typeof target !== 'string' || !target.startsWith('AmazonSQS.')) {
-      throw new ConveyorError('InvalidAction', contentType === 'application/x-www-form-urlencoded' ? 'The SQS query protocol is not supported by this endpoint; use the JSON protocol.' : 'Missing or malformed X-Amz-Target header: expected AmazonSQS.<Action>.');
+      throw new ConveyorError('InvalidAction', 'Missing or malformed X-Amz-Target header: expected AmazonSQS.<Action>.');
     }
     if (contentType !== JSON_CONTENT_TYPE && contentType !== 'application/json') {
       throw new ConveyorError('InvalidParameterValue', `Unsupported content type "${contentType}": expected ${JSON_CONTENT_TYPE}.`);
     }
-    const action = target.slice('AmazonSQS.'.length);
-    const handler = Object.hasOwn(HANDLERS, action) ? HANDLERS[action] : undefined;
-    if (!handler) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
-    const result = await handler(request.body as Json, { router: options.router, dedup, publicUrl: options.publicUrl, account: options.account, path: request.url.split('?')[0]!, signal: abort.signal });
+    const result = await invoke(target.slice('AmazonSQS.'.length), request.body as Json, request, reply);
     return reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(result));
   });
   return app;

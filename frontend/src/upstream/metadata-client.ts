@@ -5,6 +5,7 @@
 import { request } from 'undici';
 import { ConveyorError, ERROR_CODES, type ErrorCode } from '@conveyor/client-sdk';
 import type { QueueRecord } from '@conveyor/metadata-service';
+import type { UpstreamMetrics } from './upstream-metrics.ts';
 
 /** A queue's record as the metadata service keeps it: where it lives, its config, a move in progress. */
 export type QueueRoute = QueueRecord;
@@ -21,10 +22,22 @@ export class MetadataClient {
   private readonly queues = new Map<string, { route: QueueRoute; at: number }>();
   private clusterCache: { clusters: Map<string, ClusterNodes>; at: number } | undefined;
 
-  constructor(private readonly baseUrl: string, private readonly timeoutMs = 5_000) {}
+  constructor(private readonly baseUrl: string, private readonly timeoutMs = 5_000, private readonly metrics?: UpstreamMetrics) {}
 
   /** A JSON call; errors come back as the ConveyorError the service named. */
   async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const result = await this.roundTrip<T>(method, path, body);
+      ok = true;
+      return result;
+    } finally {
+      this.metrics?.metadataCall(method, (performance.now() - started) / 1000, ok);
+    }
+  }
+
+  private async roundTrip<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
     let res;
     try {
       res = await request(`${this.baseUrl}${path}`, {
@@ -49,6 +62,7 @@ export class MetadataClient {
   async queue(name: string, refresh = false): Promise<QueueRoute> {
     const cached = this.queues.get(name);
     if (cached && !refresh && Date.now() - cached.at < QUEUE_TTL_MS) return cached.route;
+    this.metrics?.routeRefresh('queue');
     try {
       const { queue } = await this.call<{ queue: QueueRoute }>('GET', `/v1/queues/${encodeURIComponent(name)}`);
       this.queues.set(name, { route: queue, at: Date.now() });
@@ -69,6 +83,7 @@ export class MetadataClient {
 
   async cluster(id: string, refresh = false): Promise<ClusterNodes> {
     if (!this.clusterCache || refresh || Date.now() - this.clusterCache.at > CLUSTER_TTL_MS) {
+      this.metrics?.routeRefresh('cluster');
       const { clusters } = await this.call<{ clusters: Array<{ id: string; leader: string | null; nodes: Array<{ id: string; address: string; live: boolean }> }> }>('GET', '/v1/clusters');
       const map = new Map<string, ClusterNodes>();
       for (const c of clusters) {

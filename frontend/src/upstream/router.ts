@@ -7,6 +7,7 @@
  */
 import { ConveyorError, NativeClient, isConveyorError, type NativeAction, type NativeActions } from '@conveyor/client-sdk';
 import type { MetadataClient, QueueRoute } from './metadata-client.ts';
+import type { UpstreamMetrics } from './upstream-metrics.ts';
 
 /** How long one request may spend re-routing (moves, failovers) before it gives up. */
 const ROUTE_DEADLINE_MS = 15_000;
@@ -14,7 +15,7 @@ const ROUTE_DEADLINE_MS = 15_000;
 export class Router {
   private readonly clients = new Map<string, { key: string; client: NativeClient }>();
 
-  constructor(readonly metadata: MetadataClient) {}
+  constructor(readonly metadata: MetadataClient, private readonly metrics?: UpstreamMetrics) {}
 
   async client(clusterId: string, refresh = false): Promise<NativeClient> {
     const nodes = await this.metadata.cluster(clusterId, refresh);
@@ -59,8 +60,26 @@ export class Router {
     return route.move ? [route.clusterId, route.move.to] : [route.clusterId];
   }
 
-  call<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
-    return this.client(clusterId).then((c) => c.call(action, body, signal));
+  async call<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
+    const started = performance.now();
+    try {
+      const response = await (await this.client(clusterId)).call(action, body, signal);
+      this.metrics?.backendCall(action, (performance.now() - started) / 1000, true);
+      this.countMessages(action, body, response);
+      return response;
+    } catch (error) {
+      this.metrics?.backendCall(action, (performance.now() - started) / 1000, false);
+      throw error;
+    }
+  }
+
+  /** Messages (not calls) per queue: what the backend accepted, delivered or deleted. */
+  private countMessages(action: NativeAction, body: unknown, response: unknown): void {
+    const queue = (body as { queue?: unknown }).queue;
+    if (!this.metrics || typeof queue !== 'string') return;
+    if (action === 'SendMessageBatch') this.metrics.messages(queue, 'sent', (response as NativeActions['SendMessageBatch']['response']).successful.filter((s) => !s.duplicate).length);
+    else if (action === 'ReceiveMessage') this.metrics.messages(queue, 'received', (response as NativeActions['ReceiveMessage']['response']).messages.length);
+    else if (action === 'DeleteMessageBatch') this.metrics.messages(queue, 'deleted', (response as NativeActions['DeleteMessageBatch']['response']).successful.length);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,70 @@
+/**
+ * Per-request observability: `GET /metrics` (Prometheus text), and for every SQS or native call
+ * the request counter, the error counter and the latency histogram by action and protocol, and
+ * one structured log line carrying the request id (the one returned as x-amzn-RequestId):
+ * at debug for successes and for throttled or shed requests (a flood must not flood the logs),
+ * info for other 4xx, error for 5xx.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NATIVE_ACTIONS, decodeNative } from '@conveyor/client-sdk';
+import type { FrontendMetrics } from '../observability/metrics.ts';
+import { describeCall, isServiceRoute } from './call-info.ts';
+import { HANDLERS } from './invoke.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The frontend's metrics, for code that counts from hooks (e.g. authentication failures). */
+    conveyorMetrics: FrontendMetrics;
+  }
+}
+
+/** One refused request by authentication or authorization (reason: e.g. `missing`, `signature`, `expired`, `denied`). */
+export function countAuthFailure(request: FastifyRequest, reason: string): void {
+  request.server.conveyorMetrics.authFailures.inc({ reason });
+}
+
+const KNOWN_ACTIONS = new Set([...Object.keys(HANDLERS), ...NATIVE_ACTIONS]);
+
+/** Action label values are bounded: names not served here count as `unknown`. */
+function actionLabel(action: string | undefined): string {
+  return action !== undefined && KNOWN_ACTIONS.has(action) ? action : 'unknown';
+}
+
+export function registerObservability(app: FastifyInstance, metrics: FrontendMetrics): void {
+  app.decorate('conveyorMetrics', metrics);
+  app.get('/metrics', async (_request, reply) => {
+    for (const update of metrics.beforeScrape) update();
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  // Native handlers answer their own errors; read the code back from the msgpack body.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const call = request.sqsCall;
+    if (call?.protocol === 'native' && reply.statusCode >= 400 && call.errorCode === undefined && Buffer.isBuffer(payload)) {
+      try {
+        const decoded = decodeNative(payload) as { error?: { code?: unknown } };
+        if (typeof decoded.error?.code === 'string') call.errorCode = decoded.error.code;
+      } catch {
+        // Not msgpack: the status alone is counted.
+      }
+    }
+    return payload;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (isServiceRoute(request)) return;
+    const call = describeCall(request);
+    const labels = { action: actionLabel(call.action), protocol: call.protocol };
+    const status = reply.statusCode;
+    const seconds = reply.elapsedTime / 1000;
+    metrics.requests.inc({ ...labels, status: String(status) });
+    metrics.latency.observe(labels, seconds);
+    const code = status >= 400 ? (call.errorCode ?? `HTTP${status}`) : undefined;
+    if (code !== undefined) metrics.errors.inc({ ...labels, code });
+    const line = { action: labels.action, protocol: call.protocol, queue: call.queue, status, code, ms: Math.round(reply.elapsedTime * 10) / 10 };
+    if (call.guarded) request.log.debug(line, 'request throttled or shed');
+    else if (status >= 500) request.log.error(line, 'request failed');
+    else if (status >= 400) request.log.info(line, 'request refused');
+    else request.log.debug(line, 'request');
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * Throttling and load shedding against a real local Conveyor whose frontend has small limits:
+ * one access key floods at ten times its rate while another key's requests keep succeeding with
+ * bounded latency; a flood of made-up keys leaves the limiter's tables (and the process's memory)
+ * bounded; parked long polls and requests in flight beyond their caps get 503 with Retry-After at
+ * once. Every flooding request is answered (400 RequestThrottled or 503), none hangs.
+ */
+import { connect, type Socket } from 'node:net';
+import t from 'tap';
+import { Agent } from 'node:http';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { request } from 'undici';
+import { OTHER_TEST_CREDENTIALS, TEST_CREDENTIALS, TEST_REGION, type TestCredentials } from '../support/credentials.ts';
+import { startStack } from '../support/index.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const KEY_RPS = 20;
+const MAX_TRACKED = 64;
+
+interface Outcome {
+  ok: boolean;
+  status?: number;
+  name?: string;
+  retryAfter?: string;
+  ms: number;
+}
+
+async function outcome(promise: Promise<unknown>): Promise<Outcome> {
+  const started = performance.now();
+  try {
+    await promise;
+    return { ok: true, ms: performance.now() - started };
+  } catch (error) {
+    const e = error as { name: string; $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
+    return { ok: false, status: e.$metadata?.httpStatusCode, name: e.name, retryAfter: e.$response?.headers?.['retry-after'], ms: performance.now() - started };
+  }
+}
+
+t.test('throttling and load shedding', async (t) => {
+  const stack = await startStack({
+    frontendArgs: ['--throttle-key-rps', String(KEY_RPS), '--throttle-key-burst', String(KEY_RPS), '--throttle-queue-rps', '1000', '--throttle-queue-burst', '1000', '--throttle-max-tracked', String(MAX_TRACKED), '--max-in-flight', '24', '--max-long-polls', '2'],
+  });
+  t.teardown(() => stack.close());
+  const client = (credentials: TestCredentials) =>
+    new SQSClient({
+      endpoint: stack.endpoint,
+      region: TEST_REGION,
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      maxAttempts: 1,
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 16 }), connectionTimeout: 5_000, requestTimeout: 15_000 }),
+    });
+  const flooder = client(TEST_CREDENTIALS);
+  const polite = client(OTHER_TEST_CREDENTIALS);
+  t.teardown(() => {
+    flooder.destroy();
+    polite.destroy();
+  });
+  const scrape = async (): Promise<(pattern: RegExp) => number> => {
+    const res = await request(`${stack.endpoint}/metrics`);
+    const text = await res.body.text();
+    return (pattern) => {
+      const line = text.split('\n').find((l) => !l.startsWith('#') && pattern.test(l));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+  };
+
+  const floodUrl = (await flooder.send(new CreateQueueCommand({ QueueName: 'flooded' }))).QueueUrl!;
+  const politeUrl = (await polite.send(new CreateQueueCommand({ QueueName: 'polite' }))).QueueUrl!;
+  const idleUrl = (await polite.send(new CreateQueueCommand({ QueueName: 'idle' }))).QueueUrl!;
+  await new Promise((r) => setTimeout(r, 1_100)); // both keys' buckets full again
+
+  await t.test('one key floods at 10× its limit; another key is served with bounded latency', async (t) => {
+    const seconds = 3;
+    const flood: Array<Promise<Outcome>> = [];
+    const politeCalls: Array<Promise<Outcome>> = [];
+    const started = performance.now();
+    // Ten times the key's rate, paced by the clock; the other key sends at half its own rate meanwhile.
+    for (let elapsedMs = 0; elapsedMs < seconds * 1000; elapsedMs = performance.now() - started) {
+      while (flood.length < (elapsedMs / 1000) * 10 * KEY_RPS) flood.push(outcome(flooder.send(new SendMessageCommand({ QueueUrl: floodUrl, MessageBody: `flood ${flood.length}` }))));
+      while (politeCalls.length < (elapsedMs / 1000) * (KEY_RPS / 2)) politeCalls.push(outcome(polite.send(new SendMessageCommand({ QueueUrl: politeUrl, MessageBody: `polite ${politeCalls.length}` }))));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const floodResults = await Promise.all(flood);
+    const politeResults = await Promise.all(politeCalls);
+    const elapsed = (performance.now() - started) / 1000;
+    const accepted = floodResults.filter((r) => r.ok).length;
+    const refused = floodResults.filter((r) => !r.ok);
+    t.ok(floodResults.length >= 0.95 * 10 * KEY_RPS * seconds, `the flood came at 10× the limit (${floodResults.length} requests in ${elapsed.toFixed(1)} s)`);
+    t.ok(accepted <= KEY_RPS + KEY_RPS * elapsed + 5, `the flooding key got about its rate (${accepted} accepted)`);
+    t.ok(accepted >= KEY_RPS, 'and no less than its burst');
+    t.ok(refused.every((r) => r.status === 400 && r.name === 'RequestThrottled'), 'every refusal is SQS’s RequestThrottled (400)');
+    t.ok(refused.every((r) => r.retryAfter !== undefined && Number(r.retryAfter) >= 1), 'with Retry-After');
+    t.ok(floodResults.every((r) => r.ms < 10_000), 'no flooding request hangs');
+    t.equal(politeResults.filter((r) => r.ok).length, politeResults.length, `the other key’s ${politeResults.length} sends all succeeded`);
+    const worst = Math.max(...politeResults.map((r) => r.ms));
+    t.ok(worst < 2_000, `with bounded latency (worst ${worst.toFixed(0)} ms)`);
+    const metric = await scrape();
+    t.ok(metric(/^conveyor_frontend_throttled_total\{scope="key",protocol="json"\}/) >= refused.length, 'throttled requests are counted');
+  });
+
+  await t.test('a flood of made-up keys leaves the limiter and the process bounded', async (t) => {
+    const before = await scrape();
+    const rssBefore = before(/^process_resident_memory_bytes/);
+    const batch = async (from: number) => {
+      const calls = [];
+      for (let i = from; i < from + 200; i++) {
+        const key = `AKIAFLOOD${String(i).padStart(11, '0')}`;
+        const forged = new SQSClient({ endpoint: stack.endpoint, region: TEST_REGION, credentials: { accessKeyId: key, secretAccessKey: 'x' }, maxAttempts: 1 });
+        calls.push(outcome(forged.send(new SendMessageCommand({ QueueUrl: floodUrl, MessageBody: 'x' }))).finally(() => forged.destroy()));
+      }
+      return Promise.all(calls);
+    };
+    const results = [];
+    for (let from = 0; from < 2_000; from += 200) results.push(...(await batch(from)));
+    t.equal(results.length, 2_000, '2,000 requests under 2,000 different access keys were all answered');
+    const after = await scrape();
+    t.ok(after(/^conveyor_frontend_rate_limiter_entries\{table="keys"\}/) <= MAX_TRACKED, `the limiter keeps at most ${MAX_TRACKED} keys`);
+    const growth = after(/^process_resident_memory_bytes/) - rssBefore;
+    t.ok(growth < 128 * 1024 * 1024, `the frontend’s memory stayed bounded (RSS grew ${(growth / 1048576).toFixed(1)} MiB)`);
+    const health = await request(`${stack.endpoint}/health`);
+    t.equal(health.statusCode, 200, 'and it is still up');
+    await health.body.dump();
+  });
+
+  await t.test('parked long polls beyond their cap are shed at once with 503 and Retry-After', async (t) => {
+    await new Promise((r) => setTimeout(r, 1_100));
+    const parked = [0, 1].map(() => outcome(polite.send(new ReceiveMessageCommand({ QueueUrl: idleUrl, WaitTimeSeconds: 3 }))));
+    await new Promise((r) => setTimeout(r, 500));
+    const third = await outcome(polite.send(new ReceiveMessageCommand({ QueueUrl: idleUrl, WaitTimeSeconds: 3 })));
+    t.equal(third.status, 503, 'a third long poll is refused with 503');
+    t.equal(third.retryAfter, '1', 'with Retry-After');
+    t.ok(third.ms < 1_000, `at once (${third.ms.toFixed(0)} ms)`);
+    const short = await outcome(polite.send(new ReceiveMessageCommand({ QueueUrl: politeUrl, WaitTimeSeconds: 0 })));
+    t.ok(short.ok, 'a short receive still goes through while long polls are parked');
+    const done = await Promise.all(parked);
+    t.ok(done.every((r) => r.ok && r.ms >= 2_500), 'the parked ones wait their time and succeed');
+    const metric = await scrape();
+    t.ok(metric(/^conveyor_frontend_shed_total\{reason="long_polls"\}/) >= 1, 'shed long polls are counted');
+  });
+
+  await t.test('requests in flight beyond the cap are shed at once with 503 and Retry-After', async (t) => {
+    // Requests whose bodies have not arrived are in flight: 24 such hold every slot.
+    const { hostname, port } = new URL(stack.endpoint);
+    const sockets: Socket[] = [];
+    t.teardown(() => sockets.forEach((s) => s.destroy()));
+    for (let i = 0; i < 24; i++) {
+      const socket = connect({ host: hostname, port: Number(port) });
+      socket.on('error', () => undefined);
+      socket.write(`POST / HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.ListQueues\r\nContent-Length: 100\r\n\r\n{`);
+      sockets.push(socket);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const shed = await request(`${stack.endpoint}/?Action=ListQueues`, { headersTimeout: 5_000 });
+    const text = await shed.body.text();
+    t.equal(shed.statusCode, 503, 'the next request is refused with 503');
+    t.equal(shed.headers['retry-after'], '1', 'with Retry-After');
+    t.match(text, /<Code>ServiceUnavailable<\/Code>/, 'in the request’s protocol (query: XML)');
+    const health = await request(`${stack.endpoint}/health`);
+    t.equal(health.statusCode, 200, '/health is never shed');
+    await health.body.dump();
+    sockets.forEach((s) => s.destroy());
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await outcome(polite.send(new SendMessageCommand({ QueueUrl: politeUrl, MessageBody: 'after' })));
+    t.ok(after.ok, 'once those go away, requests are served again');
+    const metric = await scrape();
+    t.ok(metric(/^conveyor_frontend_shed_total\{reason="in_flight"\}/) >= 1, 'shed requests are counted');
+  });
+});
