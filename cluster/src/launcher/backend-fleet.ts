@@ -208,7 +208,7 @@ export class BackendFleet {
           epoch: state?.epoch ?? null,
           leader: state?.leader ?? null,
           isr: state?.isr ?? [],
-          nodes: nodesOf(this.layout, c.id).map((n) => {
+          nodes: nodesOf(this.layout, c.id).filter((n) => n.standing !== 'removed').map((n) => {
             const r = this.running.get(n.id);
             const running = !!r && r.child.process.exitCode === null && r.child.process.signalCode === null;
             return { id: n.id, cluster: n.cluster, standing: n.standing, url: r ? `http://127.0.0.1:${r.port}` : null, pid: r?.child.process.pid ?? null, running };
