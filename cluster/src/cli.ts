@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { request } from 'undici';
 import { ConveyorError, NativeClient, isConveyorError } from '@conveyor/client-sdk';
 import { RUN_FILE, type RunInfo } from './launcher/local-cluster.ts';
@@ -95,7 +95,7 @@ const say = (text: string): void => void process.stdout.write(`${text}\n`);
 export function buildCli(): Command {
   const program = new Command('conveyor')
     .description('Operate a local Conveyor started with npm start')
-    .option('--data-dir <dir>', 'the data directory npm start was given', './data')
+    .addOption(new Option('--data-dir <dir>', 'the data directory npm start was given').env('CONVEYOR_DATA_DIR').default('./data'))
     .showHelpAfterError()
     .exitOverride();
   const info = (): RunInfo => runInfo(program.opts<{ dataDir: string }>().dataDir);

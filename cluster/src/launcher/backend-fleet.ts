@@ -165,6 +165,11 @@ export class BackendFleet {
     return seen!;
   }
 
+  private alive(id: string): boolean {
+    const child = this.running.get(id)?.child;
+    return !!child && child.process.exitCode === null && child.process.signalCode === null;
+  }
+
   private async nodeStatus(id: string): Promise<NodeStatus | undefined> {
     const running = this.running.get(id);
     if (!running) return undefined;
@@ -281,7 +286,7 @@ export class BackendFleet {
       const state = await this.state(spec.cluster);
       if (state?.leader !== spec.id) return;
       const running = this.running.get(spec.id);
-      if (!running) return;
+      if (!running || !this.alive(spec.id)) return;
       const res = await request(`http://127.0.0.1:${running.port}/admin/handoff`, { method: 'POST', headersTimeout: 30_000, bodyTimeout: 30_000 });
       const body = (await res.body.json()) as { error?: { message: string } };
       if (res.statusCode !== 200) throw new OperatorError('refused', `${spec.id} could not hand its leadership over: ${body.error?.message ?? `HTTP ${res.statusCode}`}`);
@@ -347,7 +352,8 @@ export class BackendFleet {
     const cluster = this.cluster(spec.cluster)!;
     const before = await this.state(spec.cluster);
     const wasLeader = before?.leader === id;
-    if (nodesOf(this.layout, spec.cluster, 'active').length > cluster.minInSync) {
+    // A node that is down already (killed, crashed) simply starts again.
+    if (this.alive(id) && nodesOf(this.layout, spec.cluster, 'active').length > cluster.minInSync) {
       // Only stop it while the others can carry writes without it.
       await waitUntil(`${cluster.minInSync} in-sync node(s) of ${spec.cluster} besides ${id}`, async () => ((await this.state(spec.cluster))?.isr.filter((n) => n !== id).length ?? 0) >= cluster.minInSync, WAIT_MS);
       if (wasLeader) await this.moveLeadershipAway(spec);
