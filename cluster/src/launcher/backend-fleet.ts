@@ -59,6 +59,7 @@ export class BackendFleet {
   private readonly running = new Map<string, Running>();
   private queue: Promise<unknown> = Promise.resolve();
   private session: ZkSession | undefined;
+  private stopped = false;
 
   constructor(private readonly options: FleetOptions) {}
 
@@ -107,6 +108,8 @@ export class BackendFleet {
   }
 
   private async launch(spec: NodeSpec, port?: number): Promise<Running> {
+    // Once stopping, an action still under way must not leave a process behind.
+    if (this.stopped) throw new Error('Conveyor is stopping');
     const cluster = this.cluster(spec.cluster)!;
     const listenPort = port ?? (await freePort());
     const dir = join(this.options.dataDir, spec.cluster, spec.id);
@@ -130,6 +133,7 @@ export class BackendFleet {
   }
 
   async stopAll(): Promise<void> {
+    this.stopped = true;
     for (const id of [...this.running.keys()].reverse()) await this.stopNode(id);
   }
 
