@@ -108,10 +108,10 @@ export class BackendFleet {
   }
 
   private async launch(spec: NodeSpec, port?: number): Promise<Running> {
-    // Once stopping, an action still under way must not leave a process behind.
-    if (this.stopped) throw new Error('Conveyor is stopping');
     const cluster = this.cluster(spec.cluster)!;
     const listenPort = port ?? (await freePort());
+    // Once stopping, an action still under way must not leave a process behind (checked with no await until the spawn).
+    if (this.stopped) throw new Error('Conveyor is stopping');
     const dir = join(this.options.dataDir, spec.cluster, spec.id);
     mkdirSync(dir, { recursive: true });
     const child = startChild(
