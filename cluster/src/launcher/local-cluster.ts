@@ -28,6 +28,9 @@ export interface LocalClusterOptions {
 export interface RunningCluster {
   endpoint: string;
   frontends: string[];
+  /** What runs: clusters and backend nodes (those added with the CLI included). */
+  clusters: number;
+  nodes: number;
   stop(): Promise<void>;
 }
 
@@ -191,6 +194,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     return {
       endpoint: frontends[0]!,
       frontends,
+      clusters: layout.topology.clusters.length,
+      nodes: fleet.nodes().length,
       stop: async () => {
         rmSync(runFile, { force: true });
         await stopAll();
