@@ -1,7 +1,8 @@
 /**
  * The local Conveyor of `npm start`: a private ZooKeeper, one metadata service, backend clusters
  * and frontends, all as child processes with their data under one directory, started in order
- * and checked healthy, and stopped together.
+ * and checked healthy, and stopped together. Its control endpoint lets the `conveyor` CLI add
+ * clusters and nodes and drain, remove and restart nodes while the launcher keeps owning them.
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
