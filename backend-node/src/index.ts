@@ -18,3 +18,4 @@ export * as zk from './coordination/zk.ts';
 export type { ClusterState } from './replication/types.ts';
 export { ZkSession, type ZkSessionOptions } from './coordination/zk-session.ts';
 export type { NodeStatus, Role as NodeRole } from './node/replica-node.ts';
+export { markDrained, removeMember, readClusterState, readRetired, MembershipRefused, type RetiredKind } from './coordination/membership.ts';

@@ -5,12 +5,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { request } from 'undici';
 import { ConveyorError, NativeClient, isConveyorError } from '@conveyor/client-sdk';
 import { RUN_FILE, type RunInfo } from './launcher/local-cluster.ts';
 
 class UsageError extends Error {}
+/** The operation was refused or failed; the message says why. */
+class OperationFailed extends Error {}
 
 function runInfo(dataDir: string): RunInfo {
   const file = join(dataDir, RUN_FILE);
@@ -37,6 +39,43 @@ async function metadata<T>(info: RunInfo, method: 'GET' | 'POST' | 'PATCH' | 'DE
   return parsed;
 }
 
+/** Asks the launcher (the owner of every process) to act; its refusals keep their kind. */
+async function control<T>(info: RunInfo, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  if (!info.control) throw new UsageError('This Conveyor was started by an older launcher without a control endpoint; restart it with "npm start".');
+  const res = await request(`${info.control}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    // Adding nodes and restarts wait for catch-up and elections.
+    headersTimeout: 300_000,
+    bodyTimeout: 300_000,
+  }).catch((error: unknown) => {
+    throw new UsageError(`The Conveyor launcher (pid ${info.pid}) does not answer at ${info.control} (${(error as Error).message}); is it still starting or stopping?`);
+  });
+  const parsed = (await res.body.json()) as T & { error?: { kind: string; message: string } };
+  if (res.statusCode >= 400) {
+    const message = parsed.error?.message ?? `HTTP ${res.statusCode}`;
+    throw parsed.error?.kind === 'usage' ? new UsageError(message) : new OperationFailed(message);
+  }
+  return parsed;
+}
+
+interface TopologyNode {
+  id: string;
+  standing: string;
+  running: boolean;
+  url: string | null;
+}
+interface TopologyCluster {
+  id: string;
+  replicas: number;
+  minInSync: number;
+  epoch: number | null;
+  leader: string | null;
+  isr: string[];
+  nodes: TopologyNode[];
+}
+
 interface ClusterView {
   id: string;
   epoch: number | null;
@@ -56,7 +95,8 @@ const say = (text: string): void => void process.stdout.write(`${text}\n`);
 export function buildCli(): Command {
   const program = new Command('conveyor')
     .description('Operate a local Conveyor started with npm start')
-    .option('--data-dir <dir>', 'the data directory npm start was given', './data')
+    .addOption(new Option('--data-dir <dir>', 'the data directory npm start was given').env('CONVEYOR_DATA_DIR').default('./data'))
+    .showHelpAfterError()
     .exitOverride();
   const info = (): RunInfo => runInfo(program.opts<{ dataDir: string }>().dataDir);
   const client = (): NativeClient => new NativeClient({ nodes: info().frontends, deadlineMs: 10_000 });
@@ -136,7 +176,70 @@ export function buildCli(): Command {
     say(`moving ${name} to ${cluster}; "conveyor status" shows where it is`);
   });
 
-  const node = program.command('node').description('backend nodes (chaos commands for demos and tests)');
+  const cluster = program.command('cluster').description('backend clusters (replica sets)');
+  cluster
+    .command('add')
+    .description('start a new replicated backend cluster; new queues are placed on it too')
+    .option('--replicas <n>', 'nodes in the cluster (1-7; default: what npm start was given)')
+    .action(async (opts: { replicas?: string }) => {
+      if (opts.replicas !== undefined && !/^\d+$/.test(opts.replicas)) throw new UsageError(`--replicas must be a whole number from 1 to 7, not "${opts.replicas}".`);
+      const { cluster: c } = await control<{ cluster: { id: string; replicas: number } }>(info(), 'POST', '/v1/clusters', opts.replicas === undefined ? {} : { replicas: Number(opts.replicas) });
+      say(`added cluster ${c.id} (${c.replicas} replicas)`);
+    });
+  cluster
+    .command('list')
+    .description('clusters with their nodes, leader and in-sync set')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => {
+      const { clusters } = await control<{ clusters: TopologyCluster[] }>(info(), 'GET', '/v1/topology');
+      if (opts.json) return say(JSON.stringify({ clusters }, null, 2));
+      say(table([['cluster', 'replicas', 'min-in-sync', 'epoch', 'leader', 'in-sync', 'nodes'], ...clusters.map((c) => [c.id, String(c.replicas), String(c.minInSync), c.epoch === null ? '-' : String(c.epoch), c.leader ?? '(none)', c.isr.join(',') || '(none)', c.nodes.filter((n) => n.standing !== 'removed').map((n) => (n.standing === 'active' ? n.id : `${n.id}(${n.standing})`)).join(',')])]));
+    });
+
+  const node = program.command('node').description('backend nodes: membership, restarts, and chaos commands for demos and tests');
+  node
+    .command('add')
+    .description('a new, empty node joins a cluster and catches up')
+    .requiredOption('--cluster <id>', 'the cluster to join')
+    .action(async (opts: { cluster: string }) => {
+      const { node: n } = await control<{ node: { id: string } }>(info(), 'POST', '/v1/nodes', { cluster: opts.cluster });
+      say(`added ${n.id} to ${opts.cluster}; it is in sync`);
+    });
+  node
+    .command('drain <id>')
+    .description('move leadership away, hand the replica to another node, then stop the node')
+    .action(async (id: string) => {
+      const { replacement } = await control<{ replacement?: string }>(info(), 'POST', `/v1/nodes/${encodeURIComponent(id)}/drain`);
+      say(`drained ${id}${replacement ? `; its replica moved to the new node ${replacement}` : ''}`);
+    });
+  node
+    .command('remove <id>')
+    .description('take a drained node out of its cluster for good (its data is deleted)')
+    .action(async (id: string) => {
+      await control(info(), 'DELETE', `/v1/nodes/${encodeURIComponent(id)}`);
+      say(`removed ${id}`);
+    });
+  node
+    .command('restart [id]')
+    .description('restart one node, or with --rolling every node one at a time')
+    .option('--rolling', 'every backend node, one at a time, each back in sync before the next')
+    .action(async (id: string | undefined, opts: { rolling?: boolean }) => {
+      if (!!id === !!opts.rolling) throw new UsageError('Give either a node id or --rolling.');
+      if (id) {
+        await control(info(), 'POST', `/v1/nodes/${encodeURIComponent(id)}/restart`);
+        return say(`restarted ${id}; it is back in sync`);
+      }
+      const { clusters } = await control<{ clusters: TopologyCluster[] }>(info(), 'GET', '/v1/topology');
+      for (const c of clusters) {
+        // Followers first, the leader last (it hands its leadership over before it stops).
+        const active = c.nodes.filter((n) => n.standing === 'active').map((n) => n.id);
+        const order = [...active.filter((n) => n !== c.leader), ...active.filter((n) => n === c.leader)];
+        for (const n of order) {
+          const { wasLeader } = await control<{ wasLeader: boolean }>(info(), 'POST', `/v1/nodes/${encodeURIComponent(n)}/restart`);
+          say(`restarted ${n}${wasLeader ? ' (after handing its leadership over)' : ''}; it is back in sync`);
+        }
+      }
+    });
   const signal = (sig: NodeJS.Signals, verb: string) => (id: string) => {
     const n = info().nodes.find((x) => x.id === id);
     if (!n) throw new UsageError(`There is no node ${id}; nodes: ${info().nodes.map((x) => x.id).join(', ')}.`);
@@ -160,6 +263,10 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof OperationFailed) {
+      process.stderr.write(`conveyor: ${error.message}\n`);
+      return 1;
+    }
     if (error instanceof UsageError) {
       process.stderr.write(`conveyor: ${error.message}\n`);
       return 2;

@@ -58,7 +58,8 @@ try {
   fail(`could not start: ${(error as Error).message}`);
 }
 
-say(`Conveyor is running: ${values.clusters} cluster(s) of ${values.replicas} replicated nodes, ${values.frontends} frontend(s), data in ${values['data-dir']}.`);
+say(`Conveyor is running: ${cluster.clusters} cluster(s) with ${cluster.nodes} replicated backend nodes in all, ${values.frontends} frontend(s), data in ${values['data-dir']}.`);
+say(`Operate it with: npx conveyor --data-dir ${values['data-dir']} status   (also: queue, cluster, node; --help for more)`);
 say(`SQS endpoint: ${cluster.endpoint}`);
 say('Access key: local');
 say('Secret key: local');

@@ -247,3 +247,15 @@ t.test('trimPoint is the smallest applied end over the given replicas', async (t
   b.selfAppliedEnd = 150;
   t.equal(b.trimPoint(['n1']), 100, 'never past the HW');
 });
+
+t.test('a drained follower (excluded) leaves the ISR at once and never rejoins', async (t) => {
+  const b = bookkeeping(['n1', 'f1', 'f2']);
+  b.onAppend(10);
+  b.onFetch('f1', 10, 0, T0);
+  b.onFetch('f2', 10, 0, T0);
+  t.same(b.isrChanges(T0, new Set(['f2'])), { shrink: ['f2'], expand: [] }, 'caught up, but drained: it goes');
+  b.setIsr(['n1', 'f1']);
+  b.onFetch('f2', 10, 0, T0 + 10);
+  t.same(b.isrChanges(T0 + 10, new Set(['f2'])), { shrink: [], expand: [] }, 'and is not added back while it still fetches');
+  t.same(b.isrChanges(T0 + 10), { shrink: [], expand: ['f2'] }, 'only the exclusion keeps it out');
+});

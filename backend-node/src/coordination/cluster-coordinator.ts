@@ -50,6 +50,8 @@ export class ClusterCoordinator extends EventEmitter {
   state: ClusterState | undefined;
   leaderLock: string | undefined;
   readonly liveNodes = new Map<string, NodeInfo>();
+  /** Nodes an operator drained or removed (`retired/<id>`): they may neither lead nor be in sync. */
+  retired = new Set<string>();
   private client: ZkClient | undefined;
   private generation = 0;
   private lastContact = Number.NEGATIVE_INFINITY;
@@ -70,6 +72,9 @@ export class ClusterCoordinator extends EventEmitter {
   }
   private get nodesPath(): string {
     return `${this.base}/nodes`;
+  }
+  private get retiredPath(): string {
+    return `${this.base}/retired`;
   }
 
   private get opTimeoutMs(): number {
@@ -119,6 +124,7 @@ export class ClusterCoordinator extends EventEmitter {
     await zkConnect(client, this.opTimeoutMs * 2);
     this.touch(generation);
     await withTimeout(zkMkdirp(client, this.nodesPath), this.opTimeoutMs, 'mkdirp');
+    await withTimeout(zkMkdirp(client, this.retiredPath), this.opTimeoutMs, 'mkdirp retired');
     try {
       await withTimeout(zkCreate(client, this.statePath, encode({ epoch: 0, leader: null, isr: [] } satisfies ClusterState), CreateMode.PERSISTENT), this.opTimeoutMs, 'create state');
     } catch (error) {
@@ -140,11 +146,19 @@ export class ClusterCoordinator extends EventEmitter {
     // A persistent membership record too, so operators see a node that is down as a member.
     const member = `${this.base}/members/${this.options.nodeId}`;
     await withTimeout(zkMkdirp(client, `${this.base}/members`), this.opTimeoutMs, 'mkdirp members');
-    try {
-      await withTimeout(zkCreate(client, member, data, CreateMode.PERSISTENT), this.opTimeoutMs, 'record membership');
-    } catch (error) {
-      if (zkErrorKind(error) !== 'nodeExists') throw error;
-      await withTimeout(zkSetData(client, member, data, -1), this.opTimeoutMs, 'update membership');
+    // A node removed for good does not come back as a member (it still serves nothing: it may not lead or be in sync).
+    const removed = await withTimeout(zkGetData(client, `${this.retiredPath}/${this.options.nodeId}`), this.opTimeoutMs, 'read retired').then(
+      ({ data }) => data?.toString('utf8') === 'removed',
+      () => false,
+    );
+    if (removed) this.options.log('this node was removed from the cluster; it will not rejoin');
+    else {
+      try {
+        await withTimeout(zkCreate(client, member, data, CreateMode.PERSISTENT), this.opTimeoutMs, 'record membership');
+      } catch (error) {
+        if (zkErrorKind(error) !== 'nodeExists') throw error;
+        await withTimeout(zkSetData(client, member, data, -1), this.opTimeoutMs, 'update membership');
+      }
     }
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
@@ -170,7 +184,16 @@ export class ClusterCoordinator extends EventEmitter {
   }
 
   private async refreshAll(generation: number): Promise<void> {
-    await Promise.all([this.refreshState(generation), this.refreshLeader(generation), this.refreshNodes(generation)]);
+    await Promise.all([this.refreshState(generation), this.refreshLeader(generation), this.refreshNodes(generation), this.refreshRetired(generation)]);
+  }
+
+  private async refreshRetired(generation: number): Promise<void> {
+    const client = this.client;
+    if (!client || generation !== this.generation) return;
+    const children = await withTimeout(zkChildren(client, this.retiredPath, () => void this.refreshRetired(generation).catch(() => {})), this.opTimeoutMs, 'list retired');
+    this.touch(generation);
+    this.retired = new Set(children);
+    this.emit('change');
   }
 
   private async refreshState(generation: number): Promise<void> {
@@ -235,6 +258,7 @@ export class ClusterCoordinator extends EventEmitter {
   }
 
   private eligible(state: ClusterState): boolean {
+    if (this.retired.has(this.options.nodeId)) return false;
     // Only a member of the ISR may lead; a brand-new cluster (epoch 0, empty ISR) lets anyone start it.
     return state.isr.includes(this.options.nodeId) || (state.epoch === 0 && state.isr.length === 0);
   }
@@ -254,6 +278,8 @@ export class ClusterCoordinator extends EventEmitter {
     try {
       const { state, version } = await this.readState();
       if (!this.eligible(state)) throw new Error('no longer in the ISR');
+      // Read after the state: a drain marked later changes the state's version, so the CAS below fails.
+      if (await withTimeout(zkExists(client, `${this.retiredPath}/${this.options.nodeId}`), this.opTimeoutMs, 'check retired')) throw new Error('this node is drained');
       const live = new Set(await withTimeout(zkChildren(client, this.nodesPath), this.opTimeoutMs, 'list nodes'));
       const isr = [...new Set([this.options.nodeId, ...state.isr.filter((id) => live.has(id))])].sort();
       const next: ClusterState = { epoch: state.epoch + 1, leader: this.options.nodeId, isr };

@@ -104,6 +104,8 @@ export function buildServer(node: ReplicaNode, options: ServerOptions): FastifyI
     return reply.header('content-type', 'application/octet-stream').send(stream);
   });
 
+  // Operator action (the local launcher's drain and rolling restart): hand leadership to another in-sync node.
+  app.post('/admin/handoff', async () => node.handOff());
   app.get('/status', async () => node.status());
   app.get('/health', async () => ({ ok: true }));
   return app;

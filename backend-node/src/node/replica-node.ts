@@ -8,6 +8,7 @@
  * A leader that steps down drops its speculative in-memory state and reloads what is on disk,
  * which holds only committed records.
  */
+import { performance } from 'node:perf_hooks';
 import { ConveyorError } from '@conveyor/client-sdk/wire';
 import { ClusterCoordinator } from '../coordination/cluster-coordinator.ts';
 import { QueueEngine } from '../engine/engine.ts';
@@ -52,6 +53,8 @@ export interface NodeStatus {
   appliedEnd: number;
   leaseValid: boolean;
   followers?: Record<string, { ackedEnd: number; appliedEnd: number; lag: number; inSync: boolean }>;
+  /** A follower's last successful fetch from its leader (ms since the epoch). */
+  lastFetchAt?: number;
   /** The leader's per-queue counters. */
   queues?: Record<string, { visible: number; inflight: number; delayed: number }>;
 }
@@ -77,6 +80,8 @@ export class ReplicaNode {
   private changeWaiters = new Set<() => void>();
   private closed = false;
   private started = false;
+  /** After handing leadership over, this node stays out of elections until then (ms, performance clock). */
+  private noElectionUntil = 0;
 
   private constructor(
     private readonly options: ReplicaNodeOptions,
@@ -169,6 +174,7 @@ export class ReplicaNode {
       leaseValid: this.coordinator.leaseValid(),
     };
     if (this.leader) status.followers = this.leader.bookkeeping.progress();
+    if (this.follower?.lastFetchAt !== undefined) status.lastFetchAt = this.follower.lastFetchAt;
     if (this.engineValue) status.queues = this.engineValue.queueCounts();
     return status;
   }
@@ -269,6 +275,11 @@ export class ReplicaNode {
       }
       return;
     }
+    if (this.role === 'follower' && performance.now() < this.noElectionUntil) {
+      // Look again once the hold is over, in case no other node took the lead.
+      setTimeout(() => this.reconcile(), this.noElectionUntil - performance.now() + 10).unref();
+      return;
+    }
     if (this.role === 'follower' && this.coordinator.leaderLock === undefined && this.coordinator.leaseValid()) {
       const elected = await this.coordinator.tryLead();
       if (elected) await this.becomeLeader(elected.epoch, elected.isr);
@@ -291,6 +302,7 @@ export class ReplicaNode {
       leaseValid: () => this.coordinator.leaseValid(),
       onDeposed: (reason) => void this.stepDown(reason),
       materializeBodies: (point, extra) => this.materializeBodies(point, this.machine, extra),
+      excluded: () => this.coordinator.retired,
     });
     // Records already in the log but not yet applied will commit in this epoch: apply them now,
     // holding their state back until they do.
@@ -305,6 +317,23 @@ export class ReplicaNode {
     this.role = 'leader';
     this.options.log('leading', { epoch, isr, logEnd: this.replicaLog.logEnd, appliedEnd: this.replicaLog.appliedEnd });
     void pipeline.appendControl({ type: 'epochStart', ts: Date.now(), epoch, leader: this.options.nodeId }).catch(() => {});
+  }
+
+  /**
+   * Graceful leader resignation: stop taking writes, let every record commit (so each in-sync
+   * follower has the whole log), then step down and stay out of the next election for `holdMs`,
+   * so another in-sync node takes over. Answers who led before and whether this node handed over.
+   */
+  async handOff(holdMs = 5_000): Promise<{ handedOff: boolean; leader: string | null }> {
+    const pipeline = this.leader;
+    if (this.role !== 'leader' || !pipeline) return { handedOff: false, leader: this.coordinator.state?.leader ?? null };
+    const others = pipeline.bookkeeping.isr.filter((id) => id !== this.options.nodeId && !this.coordinator.retired.has(id));
+    if (others.length === 0) throw new ConveyorError('ServiceUnavailable', `No other in-sync node of cluster ${this.options.clusterId} can take the lead; add a node first.`, { node: this.options.nodeId });
+    const committed = await pipeline.drainForHandoff(10_000);
+    if (!committed) this.options.log('handoff: not every record committed in time; stepping down anyway');
+    this.noElectionUntil = performance.now() + holdMs;
+    await this.stepDown('handing leadership over');
+    return { handedOff: true, leader: this.options.nodeId };
   }
 
   private async stepDown(reason: string): Promise<void> {

@@ -39,6 +39,8 @@ export interface FollowerOptions {
 
 export class Follower {
   private running = false;
+  /** When the leader last answered a fetch with records (ms since the epoch), for operators. */
+  lastFetchAt: number | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   private abort = new AbortController();
 
@@ -93,6 +95,7 @@ export class Follower {
         );
         if (!this.running) break;
         await this.handle(response);
+        if (response.kind === 'records') this.lastFetchAt = Date.now();
         backoffMs = 20;
       } catch (error) {
         if (!this.running) break;

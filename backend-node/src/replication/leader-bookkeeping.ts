@@ -84,15 +84,19 @@ export class LeaderBookkeeping {
     return this.recompute();
   }
 
-  /** Members to drop (lagging past replicaLagMs) and followers to add (caught up to the HW and the epoch start). */
-  isrChanges(now: number): { shrink: string[]; expand: string[] } {
+  /**
+   * Members to drop (lagging past replicaLagMs, or `excluded`: drained by an operator) and
+   * followers to add (caught up to the HW and the epoch start, and not excluded).
+   */
+  isrChanges(now: number, excluded: ReadonlySet<string> = new Set()): { shrink: string[]; expand: string[] } {
     const shrink: string[] = [];
     const expand: string[] = [];
     for (const [id, p] of this.followers) {
       const inIsr = this.isrSet.has(id);
       // Behind for too long, or silent for too long (Kafka's replica.lag.time.max.ms covers both).
       const lagging = (p.ackedEnd < this.logEnd && now - p.caughtUpAt > this.options.replicaLagMs) || now - p.lastFetchAt > this.options.replicaLagMs;
-      if (inIsr && lagging) shrink.push(id);
+      if (inIsr && (lagging || excluded.has(id))) shrink.push(id);
+      else if (excluded.has(id)) continue;
       else if (!inIsr && p.ackedEnd >= Math.max(this.hw, this.epochStartOffset) && now - p.lastFetchAt <= this.options.replicaLagMs) expand.push(id);
     }
     return { shrink: shrink.sort(), expand: expand.sort() };

@@ -37,6 +37,8 @@ export interface LeaderOptions {
    * (and for `extra`, dropped by records not yet committed) into keys of their own.
    */
   materializeBodies: (point: number, extra: ReadonlyArray<{ id: string; logRef: number }>) => Promise<EncodedWrites>;
+  /** Followers an operator drained: dropped from the in-sync set and never added back. */
+  excluded?: () => ReadonlySet<string>;
 }
 
 interface Waiter {
@@ -64,6 +66,7 @@ export class LeaderPipeline implements CommitPipeline {
   private trimRequest: number | undefined;
   /** Messages dropped by records above the HW whose bodies live in the log: a step-down would bring them back. */
   private speculativeDrops: Array<{ offset: number; refs: Array<{ id: string; logRef: number }> }> = [];
+  private handingOff = false;
   private readonly timer: NodeJS.Timeout;
   private readonly trimTimer: NodeJS.Timeout;
 
@@ -121,6 +124,7 @@ export class LeaderPipeline implements CommitPipeline {
 
   assertWritable(): void {
     if (this.failure) throw this.failure;
+    if (this.handingOff) throw new ConveyorError('NotLeader', 'This node is handing its leadership over; retry at the next leader.', { node: this.options.nodeId });
     if (!this.options.leaseValid()) {
       throw new ConveyorError('NotLeader', 'This node has lost contact with ZooKeeper and no longer serves as leader.', { node: this.options.nodeId });
     }
@@ -266,7 +270,7 @@ export class LeaderPipeline implements CommitPipeline {
   // ISR changes go through ZooKeeper first; the bookkeeping adopts them only once written.
   private maintainIsr(): void {
     if (this.isrUpdate || this.failure) return;
-    const { shrink, expand } = this.bookkeeping.isrChanges(this.options.clock());
+    const { shrink, expand } = this.bookkeeping.isrChanges(this.options.clock(), this.options.excluded?.());
     if (shrink.length === 0 && expand.length === 0) return;
     const next = this.bookkeeping.isr.filter((id) => !shrink.includes(id)).concat(expand).sort();
     this.isrUpdate = this.options
@@ -282,6 +286,21 @@ export class LeaderPipeline implements CommitPipeline {
       .finally(() => {
         this.isrUpdate = undefined;
       });
+  }
+
+  /**
+   * The first half of a graceful handoff: refuses new writes (NotLeader, which clients retry at
+   * the next leader) and waits until every record is committed, so the writes in flight are
+   * answered and every in-sync follower holds the whole log. False if that took over `timeoutMs`.
+   */
+  async drainForHandoff(timeoutMs: number): Promise<boolean> {
+    this.handingOff = true;
+    const deadline = this.options.clock() + timeoutMs;
+    while (this.options.clock() < deadline && !this.failure) {
+      if (this.bookkeeping.highWatermark >= this.log.logEnd && this.log.appliedEnd >= this.log.logEnd) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
   }
 
   /** Ends this leadership: every waiting client gets a retryable error. */

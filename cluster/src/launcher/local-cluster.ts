@@ -1,16 +1,21 @@
 /**
  * The local Conveyor of `npm start`: a private ZooKeeper, one metadata service, backend clusters
  * and frontends, all as child processes with their data under one directory, started in order
- * and checked healthy, and stopped together.
+ * and checked healthy, and stopped together. Its control endpoint lets the `conveyor` CLI add
+ * clusters and nodes and drain, remove and restart nodes while the launcher keeps owning them.
  */
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from './zookeeper-install.ts';
+import { ZkSession } from '@conveyor/backend-node';
 import { freePort, portIsFree, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+import { BackendFleet } from './backend-fleet.ts';
+import { startControlServer, type ControlServer } from './control-server.ts';
+import { LAYOUT_FILE, initialLayout, loadLayout, saveLayout, type Layout } from './layout.ts';
 
 export interface LocalClusterOptions {
   dataDir: string;
@@ -24,6 +29,9 @@ export interface LocalClusterOptions {
 export interface RunningCluster {
   endpoint: string;
   frontends: string[];
+  /** What runs: clusters and backend nodes (those added with the CLI included). */
+  clusters: number;
+  nodes: number;
   stop(): Promise<void>;
 }
 
@@ -34,13 +42,15 @@ export interface RunInfo {
   frontends: string[];
   metadataUrl: string;
   zookeeper: string;
+  /** The launcher's control endpoint (cluster and node actions of the CLI). */
+  control: string;
+  /** The backend nodes running now. */
   nodes: Array<{ id: string; cluster: string; url: string; pid: number }>;
 }
 
 export const RUN_FILE = 'run.json';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-const LAYOUT_FILE = 'conveyor.json';
 
 /** One sentence a user can act on; the launcher prints it and exits non-zero. */
 export class LaunchError extends Error {}
@@ -60,8 +70,8 @@ function ensureInstall(say: (line: string) => void): ZooKeeperInstall {
   }
 }
 
-/** The data directory: writable, and laid out for this topology (or new). */
-function prepareDataDir(options: LocalClusterOptions): void {
+/** The data directory: writable, and laid out for this topology (or new). Returns its layout. */
+function prepareDataDir(options: LocalClusterOptions): Layout {
   const dir = options.dataDir;
   try {
     mkdirSync(join(dir, 'logs'), { recursive: true });
@@ -69,21 +79,21 @@ function prepareDataDir(options: LocalClusterOptions): void {
   } catch {
     throw new LaunchError(`The data directory ${dir} is not writable; choose another with --data-dir.`);
   }
-  const layout = { clusters: options.clusters, replicas: options.replicas };
-  const file = join(dir, LAYOUT_FILE);
-  if (existsSync(file)) {
-    let existing: { clusters?: number; replicas?: number } = {};
-    try {
-      existing = JSON.parse(readFileSync(file, 'utf8')) as typeof existing;
-    } catch {
-      throw new LaunchError(`${file} is unreadable; this data directory belongs to something else. Choose another with --data-dir.`);
-    }
-    if (existing.clusters !== layout.clusters || existing.replicas !== layout.replicas) {
-      throw new LaunchError(`The data directory ${dir} holds a cluster of ${existing.clusters} × ${existing.replicas} nodes, not ${layout.clusters} × ${layout.replicas}; start with those flags or choose another --data-dir.`);
-    }
-  } else {
-    writeFileSync(file, `${JSON.stringify(layout)}\n`);
+  let existing: Layout | undefined;
+  try {
+    existing = loadLayout(dir);
+  } catch {
+    throw new LaunchError(`${join(dir, LAYOUT_FILE)} is unreadable; this data directory belongs to something else. Choose another with --data-dir.`);
   }
+  if (!existing) {
+    const layout = initialLayout(options.clusters, options.replicas);
+    saveLayout(dir, layout);
+    return layout;
+  }
+  if (existing.clusters !== options.clusters || existing.replicas !== options.replicas) {
+    throw new LaunchError(`The data directory ${dir} holds a cluster of ${existing.clusters} × ${existing.replicas} nodes, not ${options.clusters} × ${options.replicas}; start with those flags or choose another --data-dir.`);
+  }
+  return existing;
 }
 
 function zooKeeperAnswers(port: number): Promise<boolean> {
@@ -120,12 +130,28 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     if (!(await portIsFree(port))) throw new LaunchError(`Port ${port} is already in use; stop what uses it or choose another with --port.`);
   }
   const install = ensureInstall(opts.say);
-  prepareDataDir(opts);
+  const layout = prepareDataDir(opts);
   const children: Child[] = [];
   const logs = join(dataDir, 'logs');
   const nodeArgs = ['--import', 'tsx'];
+  const runFile = join(dataDir, RUN_FILE);
+  let session: ZkSession | undefined;
+  let control: ControlServer | undefined;
+  let info: RunInfo | undefined;
+  const writeRunFile = (): void => {
+    if (!info) return;
+    info.nodes = fleet.nodes();
+    writeFileSync(`${runFile}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+    renameSync(`${runFile}.tmp`, runFile);
+  };
+  let fleet: BackendFleet;
   const stopAll = async (): Promise<void> => {
-    for (const child of [...children].reverse()) await stopChild(child);
+    await control?.close();
+    session?.close();
+    // Frontends and the metadata service first, then the backend nodes, then ZooKeeper.
+    for (const child of children.slice(1).reverse()) await stopChild(child);
+    await fleet?.stopAll();
+    if (children[0]) await stopChild(children[0]);
   };
   try {
     // ZooKeeper, with its data kept in the data directory.
@@ -140,26 +166,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     await waitUntil('ZooKeeper', () => zooKeeperAnswers(zkPort), 60_000, () => exitedEarly(children));
     const zk = `127.0.0.1:${zkPort}`;
 
-    // Backend clusters.
-    const nodeUrls: string[][] = [];
-    const nodes: RunInfo['nodes'] = [];
-    for (let c = 1; c <= opts.clusters; c++) {
-      const urls: string[] = [];
-      for (let n = 1; n <= opts.replicas; n++) {
-        const port = await freePort();
-        const id = `c${c}n${n}`;
-        const node = startChild(`backend node ${id}`, process.execPath, [...nodeArgs, 'backend-node/src/main.ts', '--node-id', id, '--cluster-id', `c${c}`, '--data-dir', join(dataDir, `c${c}`, id), '--listen', `127.0.0.1:${port}`, '--zookeeper', zk, '--min-insync', String(Math.min(2, opts.replicas))], { cwd: REPO_ROOT, logFile: join(logs, `${id}.log`) });
-        children.push(node);
-        urls.push(`http://127.0.0.1:${port}`);
-        nodes.push({ id, cluster: `c${c}`, url: `http://127.0.0.1:${port}`, pid: node.process.pid ?? 0 });
-      }
-      nodeUrls.push(urls);
-    }
-    for (const [i, urls] of nodeUrls.entries()) {
-      await waitUntil(`a leader in cluster c${i + 1}`, async () => {
-        for (const url of urls) if (await httpOk(`${url}/status`, (b) => (JSON.parse(b) as { role?: string; isr?: string[] }).role === 'leader' && ((JSON.parse(b) as { isr: string[] }).isr.length >= Math.min(2, opts.replicas)))) return true;
-        return false;
-      }, 60_000, () => exitedEarly(children));
+    // Backend clusters: every active node of the layout (those added later included).
+    fleet = new BackendFleet({ dataDir, repoRoot: REPO_ROOT, zookeeper: zk, layout, onChange: writeRunFile });
+    for (const node of layout.topology.nodes) if (node.standing === 'active') await fleet.startNode(node);
+    session = new ZkSession({ connectString: zk, sessionTimeoutMs: 10_000, leaseMs: 6_000, log: () => {} });
+    await session.start();
+    fleet.attach(session);
+    for (const cluster of layout.topology.clusters) {
+      // Every node must come up, not only enough for a leader.
+      const ids = layout.topology.nodes.filter((n) => n.cluster === cluster.id && n.standing === 'active').map((n) => n.id);
+      await fleet.waitInSync(cluster.id, [], `a leader in cluster ${cluster.id}`, ids);
     }
 
     // The metadata service, then the frontends.
@@ -172,12 +188,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
       children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
     }
     for (const url of frontends) await waitUntil(`the frontend at ${url}`, () => httpOk(`${url}/health`), 60_000, () => exitedEarly(children));
-    const runFile = join(dataDir, RUN_FILE);
-    const info: RunInfo = { pid: process.pid, endpoint: frontends[0]!, frontends, metadataUrl, zookeeper: zk, nodes };
-    writeFileSync(runFile, `${JSON.stringify(info, null, 2)}\n`);
+    fleet.metadataUrl = metadataUrl;
+    control = await startControlServer(fleet);
+    info = { pid: process.pid, endpoint: frontends[0]!, frontends, metadataUrl, zookeeper: zk, control: control.url, nodes: [] };
+    writeRunFile();
     return {
       endpoint: frontends[0]!,
       frontends,
+      clusters: layout.topology.clusters.length,
+      nodes: fleet.nodes().length,
       stop: async () => {
         rmSync(runFile, { force: true });
         await stopAll();
