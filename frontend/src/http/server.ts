@@ -13,11 +13,22 @@ import type { Json } from '../sqs/shapes.ts';
 import type { Router } from '../upstream/router.ts';
 import { registerNativeRoutes } from './native-routes.ts';
 import { DedupCache } from '../core/dedup-cache.ts';
+import './raw-body.ts';
+// ---- authentication (auth/): SigV4 on every request, the caller's account per request
+import type { AccessKeys } from '../auth/access-keys.ts';
+import { callerAccount, registerAuthentication } from '../auth/authenticate.ts';
 
 export interface FrontendOptions {
   router: Router;
   publicUrl: string;
+  /** The caller's account when authentication is off (`keys` undefined). */
   account: string;
+  /** Accepted access keys; undefined means authentication is off (`--no-auth`). */
+  keys: AccessKeys | undefined;
+  /** Region of the signatures' credential scope (default us-east-1). */
+  region?: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   logger: FastifyBaseLogger | false;
   /** Recent FIFO sends, so retries are answered here; one per process. */
   dedup?: DedupCache;
@@ -40,13 +51,15 @@ function sendError(reply: FastifyReply, error: ConveyorError): FastifyReply {
 
 export function buildFrontend(options: FrontendOptions): FastifyInstance {
   const dedup = options.dedup ?? new DedupCache();
-  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID() };
+  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), ...(options.tls ? { https: options.tls } : {}) };
   const app = (options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
   for (const type of [JSON_CONTENT_TYPE, 'application/json']) {
-    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+    app.addContentTypeParser(type, { parseAs: 'buffer' }, (req, raw, done) => {
+      req.rawBody = raw as Buffer; // the signature covers these exact bytes
+      const body = req.rawBody.toString('utf8');
       try {
-        const parsed: unknown = (body as string).length === 0 ? {} : JSON.parse(body as string);
+        const parsed: unknown = body.length === 0 ? {} : JSON.parse(body);
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
         done(null, parsed);
       } catch {
@@ -55,7 +68,10 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     });
   }
   // Anything else is read as text and refused with a clear error below.
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, raw, done) => {
+    req.rawBody = raw as Buffer;
+    done(null, req.rawBody.toString('utf8'));
+  });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-amzn-RequestId', request.id);
@@ -71,7 +87,8 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
   });
 
   app.get('/health', async () => ({ ok: true }));
-  registerNativeRoutes(app, options.router, dedup);
+  registerAuthentication(app, { keys: options.keys, region: options.region, defaultAccount: options.account });
+  registerNativeRoutes(app, options.router, dedup, callerAccount);
 
   app.post('/*', async (request, reply) => {
     const target = request.headers['x-amz-target'];
@@ -89,7 +106,7 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    const result = await handler(request.body as Json, { router: options.router, dedup, publicUrl: options.publicUrl, account: options.account, path: request.url.split('?')[0]!, signal: abort.signal });
+    const result = await handler(request.body as Json, { router: options.router, dedup, publicUrl: options.publicUrl, account: callerAccount(request), path: request.url.split('?')[0]!, signal: abort.signal });
     return reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(result));
   });
   return app;
