@@ -59,7 +59,7 @@ export function buildCli(): Command {
     .option('--data-dir <dir>', 'the data directory npm start was given', './data')
     .exitOverride();
   const info = (): RunInfo => runInfo(program.opts<{ dataDir: string }>().dataDir);
-  const client = (): NativeClient => new NativeClient({ nodes: info().frontends, deadlineMs: 10_000 });
+  const client = (): NativeClient => new NativeClient({ nodes: info().frontends, deadlineMs: 10_000, ...(info().credentials ? { credentials: info().credentials } : {}) });
 
   program
     .command('status')

@@ -7,3 +7,5 @@ export * from './cluster.ts';
 export * from './routed-client.ts';
 export * from './metadata.ts';
 export * from './stack.ts';
+export * from './credentials.ts';
+export * from './signing.ts';

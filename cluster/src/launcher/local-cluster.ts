@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from './zookeeper-install.ts';
 import { freePort, portIsFree, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+import { localCredentials, type LocalCredentials } from './credentials.ts';
 
 export interface LocalClusterOptions {
   dataDir: string;
@@ -18,12 +19,16 @@ export interface LocalClusterOptions {
   clusters: number;
   replicas: number;
   frontends: number;
+  /** false (`--no-auth`): frontends check no signatures. */
+  auth?: boolean;
   say: (line: string) => void;
 }
 
 export interface RunningCluster {
   endpoint: string;
   frontends: string[];
+  /** The key frontends accept (absent with auth off). */
+  credentials?: LocalCredentials;
   stop(): Promise<void>;
 }
 
@@ -35,6 +40,8 @@ export interface RunInfo {
   metadataUrl: string;
   zookeeper: string;
   nodes: Array<{ id: string; cluster: string; url: string; pid: number }>;
+  /** The key the CLI signs native calls with (absent with auth off). */
+  credentials?: LocalCredentials;
 }
 
 export const RUN_FILE = 'run.json';
@@ -168,16 +175,19 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     children.push(startChild('metadata service', process.execPath, [...nodeArgs, 'metadata-service/src/main.ts', '--listen', `127.0.0.1:${metadataPort}`, '--zookeeper', zk], { cwd: REPO_ROOT, logFile: join(logs, 'metadata.log') }));
     await waitUntil('the metadata service', () => httpOk(`${metadataUrl}/health`, (b) => (JSON.parse(b) as { stale?: boolean }).stale === false), 60_000, () => exitedEarly(children));
     const frontends = frontendPorts.map((port) => `http://127.0.0.1:${port}`);
+    const auth = opts.auth === false ? undefined : localCredentials(dataDir);
+    const authArgs = auth ? ['--auth-keys', auth.keysFile] : ['--no-auth'];
     for (const [i, port] of frontendPorts.entries()) {
-      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
+      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
     }
     for (const url of frontends) await waitUntil(`the frontend at ${url}`, () => httpOk(`${url}/health`), 60_000, () => exitedEarly(children));
     const runFile = join(dataDir, RUN_FILE);
-    const info: RunInfo = { pid: process.pid, endpoint: frontends[0]!, frontends, metadataUrl, zookeeper: zk, nodes };
-    writeFileSync(runFile, `${JSON.stringify(info, null, 2)}\n`);
+    const info: RunInfo = { pid: process.pid, endpoint: frontends[0]!, frontends, metadataUrl, zookeeper: zk, nodes, ...(auth ? { credentials: auth.credentials } : {}) };
+    writeFileSync(runFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 }); // it holds the secret key
     return {
       endpoint: frontends[0]!,
       frontends,
+      ...(auth ? { credentials: auth.credentials } : {}),
       stop: async () => {
         rmSync(runFile, { force: true });
         await stopAll();
