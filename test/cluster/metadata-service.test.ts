@@ -172,7 +172,7 @@ t.test('placement: new queues go to the least-loaded cluster; a queue with a Red
   const plain = await create(serviceA, 'place-after');
   t.equal(plain.queue.clusterId, 'cb', 'while a queue without a DLQ still goes to the less-loaded cb');
 
-  t.equal((await backend('ca').call('GetQueue', { queue: id('place-source') })).name, 'place-source', 'the source queue exists on ca');
+  t.equal((await backend('ca').call('GetQueue', { queue: id('place-source') })).name, id('place-source'), 'the source queue exists on ca (by queue id)');
   t.equal((await rejection(backend('cb').call('GetQueue', { queue: id('place-source') }))).code, 'QueueDoesNotExist', 'and not on cb');
 
   // A DLQ on another cluster cannot be attached later either: redrive moves messages inside one cluster.
@@ -257,12 +257,12 @@ t.test('dead-letter sources, and RedrivePolicy checks', async (t) => {
   await create(serviceA, 'dl-unrelated');
 
   const sources = await serviceA.call<ListBody>('GET', path('dl-target', '/dead-letter-sources'));
-  t.same([sources.status, sources.body.names], [200, ['dl-src-1', 'dl-src-2']], 'both sources are listed, sorted');
+  t.same([sources.status, sources.body.names], [200, [id('dl-src-1'), id('dl-src-2')]], 'both sources are listed by queue id, sorted');
   const page1 = await serviceA.call<ListBody>('GET', path('dl-target', '/dead-letter-sources?maxResults=1'));
-  t.same(page1.body.names, ['dl-src-1'], 'a first page of one');
+  t.same(page1.body.names, [id('dl-src-1')], 'a first page of one');
   t.ok(page1.body.nextToken, 'with a token');
   const page2 = await serviceA.call<ListBody>('GET', path('dl-target', `/dead-letter-sources?maxResults=1&nextToken=${page1.body.nextToken}`));
-  t.same([page2.body.names, page2.body.nextToken], [['dl-src-2'], undefined], 'then the second, and no token');
+  t.same([page2.body.names, page2.body.nextToken], [[id('dl-src-2')], undefined], 'then the second, and no token');
   t.same((await serviceA.call<ListBody>('GET', path('dl-unrelated', '/dead-letter-sources'))).body.names, [], 'a queue nobody redrives to has none');
   failed(t, await serviceA.call('GET', path('dl-nothing', '/dead-letter-sources')), 400, 'QueueDoesNotExist', 'a missing queue');
 
@@ -276,7 +276,7 @@ t.test('dead-letter sources, and RedrivePolicy checks', async (t) => {
   failed(t, await serviceA.call('POST', '/v1/queues', { name: 'dl-std-src', attributes: { RedrivePolicy: policy(fifoDlq.queue.arn) } }), 400, 'InvalidAttributeValue', 'a standard queue with a FIFO DLQ');
   const fifoSource = await create(serviceA, 'dl-fifo-src.fifo', { FifoQueue: 'true', RedrivePolicy: policy(fifoDlq.queue.arn) });
   t.equal(fifoSource.queue.config.redrive?.deadLetterQueue, id('dl-target.fifo'), 'a FIFO queue with a FIFO DLQ is fine');
-  t.same((await serviceA.call<ListBody>('GET', path('dl-target.fifo', '/dead-letter-sources'))).body.names, ['dl-fifo-src.fifo'], 'and is listed as its source');
+  t.same((await serviceA.call<ListBody>('GET', path('dl-target.fifo', '/dead-letter-sources'))).body.names, [id('dl-fifo-src.fifo')], 'and is listed as its source');
 });
 
 t.test('bad names are refused with SQS codes and never become paths outside the root', async (t) => {
