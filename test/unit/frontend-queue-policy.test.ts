@@ -39,6 +39,10 @@ t.test('an explicit Deny wins, for the owner too', async (t) => {
   t.notOk(allowed(p, OTHER, 'ReceiveMessage'), 'denied for that account');
   t.ok(allowed(p, THIRD, 'ReceiveMessage'), 'not for others');
   t.notOk(allowed(p, OWNER, 'PurgeQueue'), 'the owner is denied by a Deny that names everyone');
+  const lockout = policy({ Effect: 'Deny', Principal: '*', Action: 'sqs:*' });
+  t.notOk(allowed(lockout, OWNER, 'SendMessage'), 'a Deny of everything stops the owner’s messages too');
+  t.ok(allowed(lockout, OWNER, 'SetQueueAttributes'), 'but not its owner-only actions: a policy cannot lock its owner out');
+  t.ok(allowed(lockout, OWNER, 'RemovePermission'), 'nor stop it from removing grants');
   t.equal(evaluatePolicy(parsePolicy(p), { account: THIRD, action: 'ChangeMessageVisibility', resource: ARN }), 'allow', 'evaluatePolicy says allow');
 });
 

@@ -7,7 +7,8 @@
  * `arn:aws:iam::<account>:…` ARNs (one or a list); `Action` `sqs:<Action>` with `*` wildcards,
  * case-insensitive; `Resource` the queue ARN, with wildcards (absent: this queue). Conditions and
  * the `Not*` elements are refused when the policy is set, so nothing is silently misread.
- * Evaluation is IAM's: an explicit Deny wins, then an Allow; the owner needs no Allow.
+ * Evaluation is IAM's for the grantable actions: an explicit Deny wins, then an Allow; the owner
+ * needs no Allow. Owner-only actions ignore the policy.
  */
 import { ConveyorError } from '@conveyor/client-sdk/wire';
 
@@ -117,10 +118,13 @@ export function evaluatePolicy(policy: QueuePolicy | undefined, request: AccessR
 
 /**
  * May `request.account` do `request.action` on a queue owned by `owner` with this policy text?
- * The owner may unless denied; another account only for grantable actions the policy allows.
- * A stored policy that no longer parses grants nothing (and denies nothing to the owner).
+ * Owner-only actions (configure, delete, grant, tag, move tasks) are the owner's whatever the
+ * policy says, so no policy can lock its owner out. The grantable ones follow the policy: an
+ * explicit Deny refuses anyone, the owner included; otherwise the owner may, and another account
+ * may when an Allow matches. A stored policy that no longer parses grants and denies nothing.
  */
 export function isAllowed(owner: string, policyText: string | undefined, request: AccessRequest): boolean {
+  if (!GRANTABLE_ACTIONS.has(request.action)) return request.account === owner;
   let policy: QueuePolicy | undefined;
   try {
     policy = policyText ? parsePolicy(policyText) : undefined;
@@ -129,8 +133,7 @@ export function isAllowed(owner: string, policyText: string | undefined, request
   }
   const decision = evaluatePolicy(policy, request);
   if (decision === 'deny') return false;
-  if (request.account === owner) return true;
-  return decision === 'allow' && GRANTABLE_ACTIONS.has(request.action);
+  return request.account === owner || decision === 'allow';
 }
 
 const labelError = (label: string, reason: string): ConveyorError =>

@@ -96,7 +96,8 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
         else toSend.push(e);
       }
       if (toSend.length === 0) return { successful, failed: [] };
-      const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map(({ idempotencyKey: _key, ...e }) => e) });
+      // SenderId is the verified caller, whatever the entry says.
+      const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map(({ idempotencyKey: _key, ...e }) => ({ ...e, senderId: caller })) });
       for (const s of res.successful) {
         const entry = toSend.find((e) => e.id === s.id);
         if (entry && !s.duplicate) dedup.remember(keyOf(entry), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
