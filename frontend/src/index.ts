@@ -2,3 +2,6 @@
 export { buildFrontend, type FrontendOptions } from './http/server.ts';
 export { Router, wrapReceiptHandle, unwrapReceiptHandle } from './upstream/router.ts';
 export { MetadataClient, type QueueRoute } from './upstream/metadata-client.ts';
+export { AccessKeys, loadAccessKeys, parseAccessKeys } from './auth/access-keys.ts';
+export { verifySignature, type AccessKey, type SignedRequest, type VerifiedCaller, type VerifyOptions } from './auth/sigv4-verify.ts';
+export { evaluatePolicy, isAllowed, parsePolicy, type Decision, type QueuePolicy } from './auth/queue-policy.ts';

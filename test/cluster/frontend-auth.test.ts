@@ -4,7 +4,7 @@
  * (another account sees a queue exactly as a missing one until the policy grants it, and then
  * only what was granted), dead-letter targets and move tasks, the native API, and HTTPS.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
 import { join } from 'node:path';
@@ -287,4 +287,20 @@ t.test('HTTPS with a configured certificate', async (t) => {
   const untrusting = new SQSClient({ endpoint: frontend.url, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS }, maxAttempts: 1 });
   t.teardown(() => untrusting.destroy());
   await t.rejects(untrusting.send(new ListQueuesCommand({})), /self.signed|certificate/i, 'a client that does not trust the certificate refuses it');
+});
+
+t.test('a frontend with neither keys nor --no-auth refuses to start, in one sentence', async (t) => {
+  const root = new URL('../..', import.meta.url);
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--import', 'tsx', 'frontend/src/main.ts', '--listen', '127.0.0.1:0', '--metadata', stack.metadata.url, ...args], { cwd: root, timeout: 30_000 }, (error, _stdout, stderr) => {
+        resolve({ code: error ? (child.exitCode ?? -1) : 0, stderr });
+      });
+    });
+  const refused = await run([]);
+  t.equal(refused.code, 2, 'exit status 2');
+  t.match(refused.stderr, /^conveyor frontend: authentication needs access keys: pass --auth-keys <file> .*or --no-auth to turn it off explicitly\n$/, 'and says what to do');
+  const badFile = await run(['--auth-keys', '/nonexistent/keys.json']);
+  t.equal(badFile.code, 2, 'an unreadable keys file is refused too');
+  t.match(badFile.stderr, /cannot read the keys file \/nonexistent\/keys.json/, 'naming the file');
 });

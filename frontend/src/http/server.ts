@@ -2,7 +2,8 @@
  * The frontend's HTTP server: Amazon SQS's JSON protocol (AWS JSON 1.0: `POST` to `/` or to a
  * queue URL's path, `X-Amz-Target: AmazonSQS.<Action>`). Errors are shaped as SQS shapes them:
  * `{"__type": "<shape>", "message": "…"}`, the legacy code in `x-amzn-query-error`, and SQS's
- * HTTP status. Every answer carries `x-amzn-RequestId`.
+ * HTTP status. Every answer carries `x-amzn-RequestId`. Every request but the probes is
+ * authenticated first (SigV4, auth/authenticate.ts); handlers act for the verified account.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
