@@ -99,7 +99,7 @@ export function buildCli(): Command {
     .showHelpAfterError()
     .exitOverride();
   const info = (): RunInfo => runInfo(program.opts<{ dataDir: string }>().dataDir);
-  const client = (): NativeClient => new NativeClient({ nodes: info().frontends, deadlineMs: 10_000 });
+  const client = (): NativeClient => new NativeClient({ nodes: info().frontends, deadlineMs: 10_000, ...(info().credentials ? { credentials: info().credentials } : {}) });
 
   program
     .command('status')

@@ -51,6 +51,7 @@ try {
     clusters: number('clusters', values.clusters),
     replicas: number('replicas', values.replicas),
     frontends: number('frontends', values.frontends),
+    auth: !values['no-auth'],
     say,
   });
 } catch (error) {
@@ -61,10 +62,15 @@ try {
 say(`Conveyor is running: ${cluster.clusters} cluster(s) with ${cluster.nodes} replicated backend nodes in all, ${values.frontends} frontend(s), data in ${values['data-dir']}.`);
 say(`Operate it with: npx conveyor --data-dir ${values['data-dir']} status   (also: queue, cluster, node; --help for more)`);
 say(`SQS endpoint: ${cluster.endpoint}`);
-say('Access key: local');
-say('Secret key: local');
-say('(Credentials are not checked yet: any key works, and queues belong to account 000000000000.)');
-say(`Try: curl -s ${cluster.endpoint} -H 'X-Amz-Target: AmazonSQS.CreateQueue' -H 'Content-Type: application/x-amz-json-1.0' -d '{"QueueName":"demo"}'`);
+if (cluster.credentials) {
+  say(`Access key: ${cluster.credentials.accessKeyId}`);
+  say(`Secret key: ${cluster.credentials.secretAccessKey}`);
+  say(`(Region us-east-1, account ${cluster.credentials.accountId}; the key is kept in ${values['data-dir']}/auth-keys.json.)`);
+  say(`Try: AWS_ACCESS_KEY_ID=${cluster.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY='${cluster.credentials.secretAccessKey}' aws --region us-east-1 --endpoint-url ${cluster.endpoint} sqs create-queue --queue-name demo`);
+} else {
+  say('Authentication is off (--no-auth): any key works, and queues belong to account 000000000000.');
+  say(`Try: curl -s ${cluster.endpoint} -H 'X-Amz-Target: AmazonSQS.CreateQueue' -H 'Content-Type: application/x-amz-json-1.0' -d '{"QueueName":"demo"}'`);
+}
 say('Press Ctrl-C to stop.');
 
 let stopping = false;

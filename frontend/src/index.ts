@@ -6,3 +6,6 @@ export { FrontendMetrics } from './observability/metrics.ts';
 export { countAuthFailure } from './http/observe.ts';
 export { callerAccessKey } from './http/call-info.ts';
 export { TRAFFIC_DEFAULTS, type TrafficConfig } from './http/traffic-guard.ts';
+export { AccessKeys, loadAccessKeys, parseAccessKeys } from './auth/access-keys.ts';
+export { verifySignature, type AccessKey, type SignedRequest, type VerifiedCaller, type VerifyOptions } from './auth/sigv4-verify.ts';
+export { evaluatePolicy, isAllowed, parsePolicy, type Decision, type QueuePolicy } from './auth/queue-policy.ts';

@@ -2,4 +2,4 @@
 export { MetadataService, type MetadataOptions, type QueueAnswer, type ClusterView } from './metadata-service.ts';
 export { buildMetadataServer } from './http/server.ts';
 export type { QueueRecord } from './core/queue-record.ts';
-export type { MoveTaskView } from './core/move-tasks.ts';
+export { sourceDoesNotExist, destinationDoesNotExist, parseTaskHandle, type MoveTaskView } from './core/move-tasks.ts';

@@ -4,7 +4,7 @@
  * znode version; writes go to ZooKeeper with compare-and-set and fail fast (503) while it is
  * unreachable. Creating or deleting a queue also creates or drops it on its backend cluster.
  */
-import { ConveyorError, NativeClient, checkQueueName, formatQueueConfig, isConveyorError, type NativeQueueInfo } from '@conveyor/client-sdk';
+import { ConveyorError, NativeClient, checkQueueId, formatQueueConfig, queueId, isConveyorError, type NativeQueueInfo } from '@conveyor/client-sdk';
 import { zk, ZkSession } from '@conveyor/backend-node';
 import { request } from 'undici';
 import { attributeView, buildQueueRecord, checkTags, differingAttribute, paginate, withAttributes, type QueueRecord } from './core/queue-record.ts';
@@ -41,9 +41,9 @@ export interface ClusterView {
 }
 
 const encode = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
-const isQueueName = (name: string): boolean => {
+const isQueueId = (id: string): boolean => {
   try {
-    checkQueueName(name);
+    checkQueueId(id);
     return true;
   } catch {
     return false;
@@ -75,7 +75,7 @@ export class MetadataService {
     await this.session.start();
     await this.cache.loaded;
     // Moves left unfinished by a previous run (of this or another instance) are driven on.
-    for (const { value } of this.cache.queues.values()) if (value.move) void this.driveMove(value.name);
+    for (const { value } of this.cache.queues.values()) if (value.move) void this.driveMove(value.id);
     this.moveTasks.start(); // and so are message move tasks
   }
 
@@ -90,34 +90,45 @@ export class MetadataService {
 
   // ---------------------------------------------------------------- reads
 
-  getQueue(name: string): QueueAnswer {
+  /**
+   * The registry key of a queue named by the API: `<account>:<name>`, or a bare name for the
+   * default owner's queue (operators' tools and old callers name no account).
+   */
+  idOf(key: string): string {
+    return key.includes(':') ? key : queueId(this.options.defaultOwner, key);
+  }
+
+  getQueue(key: string): QueueAnswer {
+    const name = this.idOf(key);
     const entry = this.cache.queues.get(name);
     if (!entry && !this.cache.everLoaded) throw new ConveyorError('ServiceUnavailable', 'The queue registry has not been read from ZooKeeper yet; try again.', { queue: name });
     if (!entry) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
     return { queue: entry.value, version: entry.version, stale: this.stale };
   }
 
-  listQueues(prefix: string, maxResults: number | undefined, nextToken: string | undefined, owner?: string): { names: string[]; nextToken?: string; stale: boolean } {
+  /** One account's queue names (the default owner's when none is named). */
+  listQueues(prefix: string, maxResults: number | undefined, nextToken: string | undefined, owner = this.options.defaultOwner): { names: string[]; nextToken?: string; stale: boolean } {
     const names = [...this.cache.queues.values()]
       .map((e) => e.value)
-      .filter((q) => q.name.startsWith(prefix) && (owner === undefined || q.owner === owner))
+      .filter((q) => q.name.startsWith(prefix) && q.owner === owner)
       .map((q) => q.name)
       .sort();
     return { ...paginate(names, maxResults, nextToken), stale: this.stale };
   }
 
-  deadLetterSources(name: string, maxResults: number | undefined, nextToken: string | undefined): { names: string[]; nextToken?: string } {
-    this.getQueue(name);
-    const names = [...this.cache.queues.values()].map((e) => e.value).filter((q) => q.config.redrive?.deadLetterQueue === name).map((q) => q.name).sort();
-    return paginate(names, maxResults, nextToken);
+  /** The ids (`<account>:<name>`) of the queues whose redrive policy names this one. */
+  deadLetterSources(key: string, maxResults: number | undefined, nextToken: string | undefined): { names: string[]; nextToken?: string } {
+    const { queue } = this.getQueue(key);
+    const ids = [...this.cache.queues.values()].map((e) => e.value).filter((q) => q.config.redrive?.deadLetterQueue === queue.id).map((q) => q.id).sort();
+    return paginate(ids, maxResults, nextToken);
   }
 
   /** GetQueueAttributes `All`, with counters from the queue's backend leader. */
-  async queueAttributes(name: string): Promise<Record<string, string>> {
-    const { queue } = this.getQueue(name);
+  async queueAttributes(key: string): Promise<Record<string, string>> {
+    const { queue } = this.getQueue(key);
     // Counters come from the backend; if it cannot answer, say so rather than report an empty queue.
     const info = await this.backend(queue.clusterId)
-      .call('GetQueue', { queue: name })
+      .call('GetQueue', { queue: queue.id })
       .catch((error: unknown): NativeQueueInfo | undefined => {
         if (isConveyorError(error, 'QueueDoesNotExist')) return undefined; // not created there yet: nothing in it
         if (isConveyorError(error)) throw error;
@@ -135,7 +146,7 @@ export class MetadataService {
   private async readQueue(name: string): Promise<Versioned<QueueRecord> | undefined> {
     // A name that is not a queue name names no queue; it must not become a znode path either
     // ('../x' would make ZooKeeper refuse the path, which read as a retryable 503).
-    if (!isQueueName(name)) return undefined;
+    if (!isQueueId(name)) return undefined;
     try {
       const { data, stat } = await zk.withTimeout(zk.zkGetData(this.session.client, this.queuePath(name)), this.session.opTimeoutMs, 'read queue');
       this.session.touch();
@@ -158,24 +169,24 @@ export class MetadataService {
     const owner = input.owner ?? this.options.defaultOwner;
     // Validate everything before choosing a cluster or touching ZooKeeper.
     const draft = buildQueueRecord({ name: input.name, attributes: input.attributes ?? {}, tags: input.tags ?? {}, owner, region: this.options.region, clusterId: '-', now });
-    const existing = await this.readQueue(draft.name);
+    const existing = await this.readQueue(draft.id);
     const named = Object.keys(input.attributes ?? {});
     if (existing) return { ...(await this.sameOrConflict(existing, draft, named)), created: false };
-    await this.checkDeletedRecently(draft.name, now);
+    await this.checkDeletedRecently(draft.id, now);
     const clusterId = this.placeFor(draft);
     const record: QueueRecord = { ...draft, clusterId };
     try {
-      await zk.withTimeout(zk.zkCreate(this.session.client, this.queuePath(record.name), encode(record), zk.CreateMode.PERSISTENT), this.session.opTimeoutMs, 'create queue');
+      await zk.withTimeout(zk.zkCreate(this.session.client, this.queuePath(record.id), encode(record), zk.CreateMode.PERSISTENT), this.session.opTimeoutMs, 'create queue');
       this.session.touch();
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'nodeExists') throw this.unavailable(error);
-      const raced = await this.readQueue(record.name);
+      const raced = await this.readQueue(record.id);
       if (!raced) throw new ConveyorError('ServiceUnavailable', 'The queue changed while it was being created; try again.');
       return { ...(await this.sameOrConflict(raced, draft, named)), created: false };
     }
-    await this.cache.refreshQueueNow(record.name);
+    await this.cache.refreshQueueNow(record.id);
     await this.ensureOnBackend(record);
-    const entry = this.cache.queues.get(record.name);
+    const entry = this.cache.queues.get(record.id);
     return { queue: entry?.value ?? record, version: entry?.version ?? 0, stale: false, created: true };
   }
 
@@ -227,7 +238,8 @@ export class MetadataService {
   /** Backlogs reported by each cluster's leader (refreshed by clusterView()). */
   private readonly backlogs = new Map<string, number>();
 
-  async setQueueAttributes(name: string, attributes: Record<string, string>): Promise<QueueAnswer> {
+  async setQueueAttributes(key: string, attributes: Record<string, string>): Promise<QueueAnswer> {
+    const name = this.idOf(key);
     const answer = await this.update(name, (record) => {
       const next = withAttributes(record, attributes, Date.now());
       const dlq = next.config.redrive?.deadLetterQueue;
@@ -244,16 +256,17 @@ export class MetadataService {
     return answer;
   }
 
-  async tagQueue(name: string, tags: Record<string, string>): Promise<QueueAnswer> {
+  async tagQueue(key: string, tags: Record<string, string>): Promise<QueueAnswer> {
     const add = checkTags(tags);
-    return this.update(name, (record) => {
+    return this.update(this.idOf(key), (record) => {
       const merged = { ...record.tags, ...add };
       if (Object.keys(merged).length > 50) throw new ConveyorError('InvalidParameterValue', 'Too many tags: at most 50 per queue.', { parameter: 'Tags' });
       return { ...record, tags: merged };
     });
   }
 
-  async untagQueue(name: string, keys: string[]): Promise<QueueAnswer> {
+  async untagQueue(key: string, keys: string[]): Promise<QueueAnswer> {
+    const name = this.idOf(key);
     if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) throw new ConveyorError('InvalidParameterValue', 'TagKeys must be a list of strings.', { parameter: 'TagKeys' });
     return this.update(name, (record) => ({ ...record, tags: Object.fromEntries(Object.entries(record.tags).filter(([k]) => !keys.includes(k))) }));
   }
@@ -278,7 +291,8 @@ export class MetadataService {
   }
 
   /** DeleteQueue: drops the data on the backend first, then the record (a retry finishes either half). */
-  async deleteQueue(name: string): Promise<void> {
+  async deleteQueue(key: string): Promise<void> {
+    const name = this.idOf(key);
     this.assertWritable();
     const current = await this.readQueue(name);
     if (!current) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
@@ -311,7 +325,8 @@ export class MetadataService {
    * still holds (receive → send → delete, so a crash can duplicate but not lose), and switches the
    * record once the old queue is empty. Queues tied by a redrive policy cannot move alone.
    */
-  async moveQueue(name: string, to: string): Promise<QueueAnswer> {
+  async moveQueue(key: string, to: string): Promise<QueueAnswer> {
+    const name = this.idOf(key);
     const { queue } = this.getQueue(name);
     if (queue.move) {
       if (queue.move.to !== to) throw new ConveyorError('InvalidParameterValue', `Queue ${name} is already moving to ${queue.move.to}.`, { queue: name });
@@ -404,7 +419,7 @@ export class MetadataService {
   }
 
   private async ensureOnBackend(record: QueueRecord): Promise<void> {
-    await this.backend(record.clusterId).call('CreateQueue', { queue: record.name, attributes: formatQueueConfig(record.config), arn: record.arn });
+    await this.backend(record.clusterId).call('CreateQueue', { queue: record.id, attributes: formatQueueConfig(record.config), arn: record.arn });
   }
 
   /** Every cluster with its nodes, leader, epoch, ISR, per-node lag and per-queue counts (from its leader). */

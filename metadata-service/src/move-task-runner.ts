@@ -182,8 +182,9 @@ export class MoveTaskRunner {
   private facts(arn: string): QueueFacts | undefined {
     const queue = this.queueByArn(arn);
     if (!queue) return undefined;
-    const isDeadLetterQueue = [...this.options.cache.queues.values()].some((e) => e.value.config.redrive?.deadLetterQueue === queue.name);
-    return { name: queue.name, arn: queue.arn, fifo: queue.config.fifo, isDeadLetterQueue };
+    const isDeadLetterQueue = [...this.options.cache.queues.values()].some((e) => e.value.config.redrive?.deadLetterQueue === queue.id);
+    // Tasks name their source by queue id (the registry key).
+    return { name: queue.id, arn: queue.arn, fifo: queue.config.fifo, isDeadLetterQueue };
   }
 
   // ---------------------------------------------------------------- operations
@@ -194,18 +195,18 @@ export class MoveTaskRunner {
     const named = typeof request.sourceArn === 'string' ? this.queueByArn(request.sourceArn) : undefined;
     let active: string | undefined;
     try {
-      if (named) active = await this.activeTaskId(named.name);
+      if (named) active = await this.activeTaskId(named.id);
     } catch (error) {
       throw this.unavailable(error);
     }
     const checked = checkStart(request, (arn) => this.facts(arn), () => active !== undefined);
     const source = this.queueByArn(checked.source.arn)!;
-    const { counts } = await this.options.backend(source.clusterId).call('GetQueue', { queue: source.name });
+    const { counts } = await this.options.backend(source.clusterId).call('GetQueue', { queue: source.id });
     const task = newTask(checked, { taskId: randomUUID(), toMove: counts.visible + counts.inflight + counts.delayed, now: Date.now() });
     try {
-      await this.zkCall('create move task directory', (c) => zk.zkMkdirp(c, this.taskDir(source.name)));
+      await this.zkCall('create move task directory', (c) => zk.zkMkdirp(c, this.taskDir(source.id)));
       await this.commit('create move task', (tx) =>
-        tx.create(this.taskPath(source.name, task.taskId), encode(task), zk.CreateMode.PERSISTENT).create(this.activePath(source.name), encode({ taskId: task.taskId }), zk.CreateMode.PERSISTENT),
+        tx.create(this.taskPath(source.id, task.taskId), encode(task), zk.CreateMode.PERSISTENT).create(this.activePath(source.id), encode({ taskId: task.taskId }), zk.CreateMode.PERSISTENT),
       );
     } catch (error) {
       // Another start (here or on another instance) got there first.
@@ -213,8 +214,8 @@ export class MoveTaskRunner {
       throw this.unavailable(error);
     }
     this.options.log('move task started', { task: task.taskId, source: task.sourceArn, destination: task.destinationArn, rate: task.maxMessagesPerSecond });
-    void this.prune(source.name);
-    void this.drive(source.name);
+    void this.prune(source.id);
+    void this.drive(source.id);
     const view = taskView(task);
     return { taskHandle: view.taskHandle!, task: view };
   }
@@ -227,17 +228,17 @@ export class MoveTaskRunner {
     if (!source) throw sourceDoesNotExist();
     try {
       for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-        const current = await this.readTask(source.name, taskId);
+        const current = await this.readTask(source.id, taskId);
         if (!current || current.value.sourceArn !== sourceArn) throw taskDoesNotExist(taskId);
         const next = cancelTask(current.value, Date.now());
         try {
-          await this.zkCall('cancel move task', (c) => zk.zkSetData(c, this.taskPath(source.name, taskId), encode(next), current.version));
+          await this.zkCall('cancel move task', (c) => zk.zkSetData(c, this.taskPath(source.id, taskId), encode(next), current.version));
         } catch (error) {
           if (zk.zkErrorKind(error) === 'badVersion') continue; // the driver saved progress meanwhile
           throw error;
         }
         this.options.log('move task cancelling', { task: taskId, source: sourceArn });
-        void this.drive(source.name); // if no driver runs here, this one finishes the cancel
+        void this.drive(source.id); // if no driver runs here, this one finishes the cancel
         return taskView(next);
       }
     } catch (error) {
@@ -253,7 +254,7 @@ export class MoveTaskRunner {
     const source = this.queueByArn(sourceArn);
     if (!source) throw sourceDoesNotExist();
     try {
-      const tasks = await this.readTasks(source.name);
+      const tasks = await this.readTasks(source.id);
       return recentTasks(tasks.filter((t) => t.sourceArn === sourceArn), max).map(taskView);
     } catch (error) {
       throw this.unavailable(error);
@@ -460,14 +461,14 @@ export class MoveTaskRunner {
   private async sendOn(from: NativeClient, source: string, arn: string, messages: NativeReceivedMessage[], state: DriverState): Promise<string | undefined> {
     const destination = this.queueByArn(arn);
     if (!destination) return DESTINATION_GONE;
-    if (destination.move && destination.config.fifo) throw new Error(`FIFO destination ${destination.name} is moving between clusters; waiting for the move to end`);
+    if (destination.move && destination.config.fifo) throw new Error(`FIFO destination ${destination.id} is moving between clusters; waiting for the move to end`);
     const clusterId = destination.move ? destination.move.to : destination.clusterId;
     let sent;
     try {
-      sent = await this.options.backend(clusterId).call('SendMessageBatch', { queue: destination.name, entries: messages.map((m, i) => redriveEntry(m, `m${i}`, destination.config.fifo)) });
+      sent = await this.options.backend(clusterId).call('SendMessageBatch', { queue: destination.id, entries: messages.map((m, i) => redriveEntry(m, `m${i}`, destination.config.fifo)) });
     } catch (error) {
       if (!isConveyorError(error, 'QueueDoesNotExist')) throw error;
-      await this.options.cache.refreshQueueNow(destination.name); // the cache may not have seen the delete yet
+      await this.options.cache.refreshQueueNow(destination.id); // the cache may not have seen the delete yet
       if (!this.queueByArn(arn)) return DESTINATION_GONE;
       throw error;
     }

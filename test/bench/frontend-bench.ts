@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { TestStack } from '../support/stack.ts';
+import { TEST_CREDENTIALS } from '../support/credentials.ts';
 
 // The SDK warns once that releases from 2027 need Node 22; not news to a benchmark's reader.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -65,8 +66,8 @@ const httpsAgent = new HttpsAgent(agentOptions);
 const sqs = new SQSClient({
   endpoint,
   region: values.region,
-  // Real credentials from the environment when driving a real endpoint; dummy ones otherwise.
-  ...(values.endpoint && process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }),
+  // The environment's credentials when driving a given endpoint; the test key for the local stack.
+  ...(values.endpoint ? {} : { credentials: { ...TEST_CREDENTIALS } }),
   requestHandler: new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: 5_000, requestTimeout: 30_000 }),
 });
 

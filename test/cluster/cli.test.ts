@@ -32,7 +32,7 @@ t.test('the conveyor CLI operates a local Conveyor', async (t) => {
   const sent = await cli(dataDir, 'queue', 'send', 'jobs', 'hello from the cli');
   t.equal(sent.code, 0, 'queue send');
   const status = JSON.parse((await cli(dataDir, 'status', '--json')).stdout) as Status;
-  t.equal(status.clusters[0]?.queues.jobs?.visible, 1, 'status --json counts the message');
+  t.equal(status.clusters[0]?.queues['000000000000:jobs']?.visible, 1, 'status --json counts the message (queues by id: <account>:<name>)');
   t.match((await cli(dataDir, 'status')).stdout, /leader/, 'status prints a table');
   const received = await cli(dataDir, 'queue', 'receive', 'jobs', '--delete');
   t.match(received.stdout, /hello from the cli/, 'queue receive');

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { request } from 'undici';
-import { postOversized, startStack } from '../support/index.ts';
+import { postOversized, signedHeaders, startStack } from '../support/index.ts';
 
 const ACTIONS = ['CreateQueue', 'DeleteQueue', 'ListQueues', 'GetQueueUrl', 'GetQueueAttributes', 'SetQueueAttributes', 'SendMessage', 'SendMessageBatch', 'ReceiveMessage', 'DeleteMessage', 'DeleteMessageBatch', 'ChangeMessageVisibility', 'ChangeMessageVisibilityBatch', 'PurgeQueue', 'TagQueue', 'UntagQueue', 'ListQueueTags', 'ListDeadLetterSourceQueues'];
 
@@ -18,7 +18,7 @@ t.test('malformed requests get well-formed SQS errors and the frontend stays up'
   t.teardown(() => stack.close());
   const queueUrl = `${stack.endpoint}/000000000000/target`;
   const post = async (headers: Record<string, string>, body: string | Buffer) => {
-    const res = await request(stack.endpoint, { method: 'POST', headers, body, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const res = await request(stack.endpoint, { method: 'POST', headers: await signedHeaders(`${stack.endpoint}/`, headers, body), body, headersTimeout: 30_000, bodyTimeout: 30_000 });
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, text };
   };

@@ -10,7 +10,7 @@ import t from 'tap';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import { Consumer, type ConsumerOptions } from 'sqs-consumer';
 import { Producer } from 'sqs-producer';
-import { pollUntil, startStack } from '../support/index.ts';
+import { TEST_CREDENTIALS, pollUntil, startStack } from '../support/index.ts';
 
 // The SDK warns once that its 2027 releases need Node 22; not this test's news.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -19,7 +19,7 @@ const BOTO3_SCRIPT = fileURLToPath(new URL('../support/boto3-smoke.py', import.m
 
 const stack = await startStack();
 t.teardown(() => stack.close());
-const sqs = new SQSClient({ endpoint: stack.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const sqs = new SQSClient({ endpoint: stack.endpoint, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS } });
 t.teardown(() => sqs.destroy());
 
 async function createQueue(name: string, attributes: Record<string, string> = {}): Promise<string> {
@@ -187,7 +187,7 @@ t.test('sqs-consumer: failed messages come back, heartbeats keep slow ones hidde
 });
 
 t.test('boto3', async (t) => {
-  const env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null' };
   delete env.AWS_PROFILE;
   delete env.AWS_SESSION_TOKEN;
   const run = await new Promise<{ code: number | string | null; stdout: string; stderr: string }>((resolve) => {

@@ -22,7 +22,7 @@ import {
   type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
 import { encodeTaskHandle } from '../../metadata-service/src/core/move-tasks.ts';
-import { sqsError, startStack } from '../support/index.ts';
+import { TEST_CREDENTIALS, sqsError, startStack } from '../support/index.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -41,7 +41,7 @@ async function waitFor<T>(what: string, check: () => Promise<T | undefined>, tim
 t.test('message move tasks through @aws-sdk/client-sqs', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
-  const sqs = new SQSClient({ endpoint: stack.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const sqs = new SQSClient({ endpoint: stack.endpoint, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS }, maxAttempts: 1 });
   t.teardown(() => sqs.destroy());
 
   const counts = async (url: string) => {

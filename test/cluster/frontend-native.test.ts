@@ -4,15 +4,15 @@
  */
 import t from 'tap';
 import { NativeClient } from '@conveyor/client-sdk';
-import { startFrontend, startStack } from '../support/index.ts';
+import { TEST_CREDENTIALS, startFrontend, startStack } from '../support/index.ts';
 
 t.test('two frontends serve the native API over one cluster', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
   const second = await startFrontend(stack.metadata.url);
   t.teardown(() => second.stop());
-  const one = new NativeClient({ nodes: [stack.frontend.url], deadlineMs: 10_000 });
-  const two = new NativeClient({ nodes: [second.url], deadlineMs: 10_000 });
+  const one = new NativeClient({ nodes: [stack.frontend.url], deadlineMs: 10_000, credentials: TEST_CREDENTIALS });
+  const two = new NativeClient({ nodes: [second.url], deadlineMs: 10_000, credentials: TEST_CREDENTIALS });
   t.teardown(() => Promise.all([one.close(), two.close()]));
 
   await one.call('CreateQueue', { queue: 'native' });

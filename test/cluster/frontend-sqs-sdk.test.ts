@@ -24,7 +24,7 @@ import {
   UntagQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { md5OfMessageAttributes } from '@conveyor/client-sdk';
-import { sqsError, startStack } from '../support/index.ts';
+import { TEST_CREDENTIALS, signedHeaders, sqsError, startStack } from '../support/index.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -32,7 +32,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 t.test('@aws-sdk/client-sqs against a local Conveyor', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
-  const sqs = new SQSClient({ endpoint: stack.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const sqs = new SQSClient({ endpoint: stack.endpoint, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS }, maxAttempts: 1 });
   t.teardown(() => sqs.destroy());
 
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'orders', Attributes: { VisibilityTimeout: '20' }, tags: { team: 'core' } }));
@@ -84,10 +84,11 @@ t.test('@aws-sdk/client-sqs against a local Conveyor', async (t) => {
 
   await t.test('a long poll whose client went away takes no message', async (t) => {
     const abort = new AbortController();
+    const body = JSON.stringify({ QueueUrl, WaitTimeSeconds: 20 });
     const poll = fetch(stack.endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ReceiveMessage' },
-      body: JSON.stringify({ QueueUrl, WaitTimeSeconds: 20 }),
+      headers: await signedHeaders(`${stack.endpoint}/`, { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ReceiveMessage' }, body),
+      body,
       signal: abort.signal,
     }).catch((e: Error) => e.name);
     await new Promise((r) => setTimeout(r, 300));

@@ -5,13 +5,14 @@
  * a data directory laid out for another cluster with one clear sentence.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { sqsError } from '../support/errors.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -59,8 +60,13 @@ t.test('npm start brings up a working Conveyor and takes it down again', async (
   t.teardown(() => first.child.kill('SIGKILL'));
   const [, endpoint] = await first.waitFor(/SQS endpoint: (\S+)/, 90_000);
   t.equal(endpoint, `http://127.0.0.1:${port}`, 'it prints the SQS endpoint');
-  t.match(first.output(), /Access key: \S+\nSecret key: \S+/, 'and the keys to use');
-  const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const [, accessKeyId, secretAccessKey] = first.output().match(/Access key: (\S+)\nSecret key: (\S+)/) ?? [];
+  t.ok(accessKeyId && secretAccessKey, 'and the keys to use');
+  t.equal(statSync(join(dataDir, 'auth-keys.json')).mode & 0o777, 0o600, 'kept in the data directory, readable by its owner only');
+  const wrongKey = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  t.teardown(() => wrongKey.destroy());
+  t.equal((await sqsError(wrongKey.send(new CreateQueueCommand({ QueueName: 'kept' })))).code, 'InvalidClientTokenId', 'other keys are refused');
+  const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey! } });
   t.teardown(() => sqs.destroy());
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'kept' }));
   await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'still here after a restart' }));
@@ -82,6 +88,7 @@ t.test('npm start brings up a working Conveyor and takes it down again', async (
   const second = launch(['--data-dir', dataDir, '--port', String(port)]);
   t.teardown(() => second.child.kill('SIGKILL'));
   await second.waitFor(/SQS endpoint: /, 90_000);
+  t.match(second.output(), `Access key: ${accessKeyId}`, 'a restart keeps the same key');
   const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 5 }));
   t.equal(got.Messages?.[0]?.Body, 'still here after a restart', 'the queue and its message survive a restart with the same data directory');
   second.child.kill('SIGTERM');

@@ -81,5 +81,5 @@ t.test('moving a queue between clusters under load loses no acknowledged message
   t.same(lost.slice(0, 10), [], `every acknowledged message is received (${acked.size} acknowledged, ${lost.length} missing)`);
   const old = new NativeClient({ nodes: (from === 'ca' ? a : b).nodes.map((n) => n.url), deadlineMs: 5_000 });
   t.teardown(() => old.close());
-  await t.rejects(old.call('GetQueue', { queue: 'moving' }), { code: 'QueueDoesNotExist' }, 'the old cluster no longer holds the queue');
+  await t.rejects(old.call('GetQueue', { queue: '000000000000:moving' }), { code: 'QueueDoesNotExist' }, 'the old cluster no longer holds the queue');
 });

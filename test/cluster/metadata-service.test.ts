@@ -26,6 +26,8 @@ import {
 const ROOT = '/conveyor-md-test';
 const SESSION_TIMEOUT_MS = 2_000;
 const WATCH_TIMEOUT_MS = 5_000;
+/** Queues belong to accounts: registry keys and backend queue names are `<account>:<name>`. */
+const id = (name: string): string => `000000000000:${name}`;
 
 /** The queue record as the API answers it (the fields these tests read). */
 interface QueueBody {
@@ -139,7 +141,7 @@ async function zkTree(from: string): Promise<string[]> {
 }
 
 async function sendBodies(clusterId: string, queue: string, bodies: string[]): Promise<void> {
-  const res = await backend(clusterId).call('SendMessageBatch', { queue, entries: bodies.map((body, i) => ({ id: `m${i}`, body })) });
+  const res = await backend(clusterId).call('SendMessageBatch', { queue: id(queue), entries: bodies.map((body, i) => ({ id: `m${i}`, body })) });
   if (res.failed.length > 0) throw new Error(`send to ${queue} failed: ${JSON.stringify(res.failed)}`);
 }
 
@@ -170,8 +172,8 @@ t.test('placement: new queues go to the least-loaded cluster; a queue with a Red
   const plain = await create(serviceA, 'place-after');
   t.equal(plain.queue.clusterId, 'cb', 'while a queue without a DLQ still goes to the less-loaded cb');
 
-  t.equal((await backend('ca').call('GetQueue', { queue: 'place-source' })).name, 'place-source', 'the source queue exists on ca');
-  t.equal((await rejection(backend('cb').call('GetQueue', { queue: 'place-source' }))).code, 'QueueDoesNotExist', 'and not on cb');
+  t.equal((await backend('ca').call('GetQueue', { queue: id('place-source') })).name, id('place-source'), 'the source queue exists on ca (by queue id)');
+  t.equal((await rejection(backend('cb').call('GetQueue', { queue: id('place-source') }))).code, 'QueueDoesNotExist', 'and not on cb');
 
   // A DLQ on another cluster cannot be attached later either: redrive moves messages inside one cluster.
   const res = await serviceA.call('PATCH', path('place-after', '/attributes'), { attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queue.arn, maxReceiveCount: 3 }) } });
@@ -203,7 +205,7 @@ t.test('create, get, attributes, tags and delete through the HTTP API', async (t
   t.ok(set.body.version > got.body.version, `the version increases (${got.body.version} → ${set.body.version})`);
   const afterSet = await serviceA.call<QueueBody>('GET', path('reg-a'));
   t.same([afterSet.body.version, afterSet.body.queue.config.visibilityTimeoutMs, afterSet.body.queue.config.delayMs], [set.body.version, 60_000, 2_000], 'get then shows the new attributes and version');
-  const backendInfo = await backend(afterSet.body.queue.clusterId).call('GetQueue', { queue: 'reg-a' });
+  const backendInfo = await backend(afterSet.body.queue.clusterId).call('GetQueue', { queue: id('reg-a') });
   t.match(backendInfo.attributes, { VisibilityTimeout: '60', DelaySeconds: '2' }, 'the backend has them too');
   failed(t, await serviceA.call('PATCH', path('reg-a', '/attributes'), { attributes: { FifoQueue: 'true' } }), 400, 'InvalidAttributeValue', 'changing FifoQueue is refused');
   failed(t, await serviceA.call('PATCH', path('reg-a', '/attributes'), { attributes: { Colour: 'blue' } }), 400, 'InvalidAttributeName', 'an unknown attribute is refused');
@@ -255,12 +257,12 @@ t.test('dead-letter sources, and RedrivePolicy checks', async (t) => {
   await create(serviceA, 'dl-unrelated');
 
   const sources = await serviceA.call<ListBody>('GET', path('dl-target', '/dead-letter-sources'));
-  t.same([sources.status, sources.body.names], [200, ['dl-src-1', 'dl-src-2']], 'both sources are listed, sorted');
+  t.same([sources.status, sources.body.names], [200, [id('dl-src-1'), id('dl-src-2')]], 'both sources are listed by queue id, sorted');
   const page1 = await serviceA.call<ListBody>('GET', path('dl-target', '/dead-letter-sources?maxResults=1'));
-  t.same(page1.body.names, ['dl-src-1'], 'a first page of one');
+  t.same(page1.body.names, [id('dl-src-1')], 'a first page of one');
   t.ok(page1.body.nextToken, 'with a token');
   const page2 = await serviceA.call<ListBody>('GET', path('dl-target', `/dead-letter-sources?maxResults=1&nextToken=${page1.body.nextToken}`));
-  t.same([page2.body.names, page2.body.nextToken], [['dl-src-2'], undefined], 'then the second, and no token');
+  t.same([page2.body.names, page2.body.nextToken], [[id('dl-src-2')], undefined], 'then the second, and no token');
   t.same((await serviceA.call<ListBody>('GET', path('dl-unrelated', '/dead-letter-sources'))).body.names, [], 'a queue nobody redrives to has none');
   failed(t, await serviceA.call('GET', path('dl-nothing', '/dead-letter-sources')), 400, 'QueueDoesNotExist', 'a missing queue');
 
@@ -273,8 +275,8 @@ t.test('dead-letter sources, and RedrivePolicy checks', async (t) => {
   failed(t, await serviceA.call('POST', '/v1/queues', { name: 'dl-fifo-src.fifo', attributes: { FifoQueue: 'true', RedrivePolicy: policy(dlq.queue.arn) } }), 400, 'InvalidAttributeValue', 'a FIFO queue with a standard DLQ');
   failed(t, await serviceA.call('POST', '/v1/queues', { name: 'dl-std-src', attributes: { RedrivePolicy: policy(fifoDlq.queue.arn) } }), 400, 'InvalidAttributeValue', 'a standard queue with a FIFO DLQ');
   const fifoSource = await create(serviceA, 'dl-fifo-src.fifo', { FifoQueue: 'true', RedrivePolicy: policy(fifoDlq.queue.arn) });
-  t.equal(fifoSource.queue.config.redrive?.deadLetterQueue, 'dl-target.fifo', 'a FIFO queue with a FIFO DLQ is fine');
-  t.same((await serviceA.call<ListBody>('GET', path('dl-target.fifo', '/dead-letter-sources'))).body.names, ['dl-fifo-src.fifo'], 'and is listed as its source');
+  t.equal(fifoSource.queue.config.redrive?.deadLetterQueue, id('dl-target.fifo'), 'a FIFO queue with a FIFO DLQ is fine');
+  t.same((await serviceA.call<ListBody>('GET', path('dl-target.fifo', '/dead-letter-sources'))).body.names, [id('dl-fifo-src.fifo')], 'and is listed as its source');
 });
 
 t.test('bad names are refused with SQS codes and never become paths outside the root', async (t) => {
@@ -313,9 +315,9 @@ t.test('a created queue exists on its backend cluster and a deleted one is dropp
   const { queue } = await create(serviceA, 'be-orders', { VisibilityTimeout: '20' });
   const other = queue.clusterId === 'ca' ? 'cb' : 'ca';
   const client = backend(queue.clusterId);
-  const info = await client.call('GetQueue', { queue: 'be-orders' });
+  const info = await client.call('GetQueue', { queue: id('be-orders') });
   t.same([info.arn, info.attributes.VisibilityTimeout], [queue.arn, '20'], `the backend cluster ${queue.clusterId} has it, with its ARN and attributes`);
-  t.equal((await rejection(backend(other).call('GetQueue', { queue: 'be-orders' }))).code, 'QueueDoesNotExist', `the other cluster ${other} does not`);
+  t.equal((await rejection(backend(other).call('GetQueue', { queue: id('be-orders') }))).code, 'QueueDoesNotExist', `the other cluster ${other} does not`);
 
   await sendBodies(queue.clusterId, 'be-orders', ['one', 'two', 'three']);
   const attrs = await pollUntil(
@@ -329,9 +331,9 @@ t.test('a created queue exists on its backend cluster and a deleted one is dropp
   const received: string[] = [];
   await pollUntil(
     async () => {
-      const { messages } = await client.call('ReceiveMessage', { queue: 'be-orders', maxMessages: 10, waitTimeSeconds: 1 });
+      const { messages } = await client.call('ReceiveMessage', { queue: id('be-orders'), maxMessages: 10, waitTimeSeconds: 1 });
       received.push(...messages.map((m) => m.body));
-      if (messages.length > 0) await client.call('DeleteMessageBatch', { queue: 'be-orders', entries: messages.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
+      if (messages.length > 0) await client.call('DeleteMessageBatch', { queue: id('be-orders'), entries: messages.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
       return received.length >= 3;
     },
     { timeoutMs: 10_000, what: 'three messages to be received' },
@@ -340,7 +342,7 @@ t.test('a created queue exists on its backend cluster and a deleted one is dropp
 
   const deleted = await serviceA.call('DELETE', path('be-orders'));
   t.equal(deleted.status, 200, 'delete through the metadata service');
-  t.equal((await rejection(client.call('GetQueue', { queue: 'be-orders' }))).code, 'QueueDoesNotExist', 'the backend no longer has the queue');
+  t.equal((await rejection(client.call('GetQueue', { queue: id('be-orders') }))).code, 'QueueDoesNotExist', 'the backend no longer has the queue');
   t.equal((await rejection(sendBodies(queue.clusterId, 'be-orders', ['late']))).code, 'QueueDoesNotExist', 'and refuses sends to it');
 });
 
@@ -355,8 +357,8 @@ t.test('GET /v1/clusters shows both clusters, their nodes, leader, epoch, ISR an
   await sendBodies(onA.queue.clusterId, 'view-a', ['a1', 'a2', 'a3', 'a4']);
   await sendBodies(onB.queue.clusterId, 'view-b', ['b1', 'b2']);
   const expectedCounts = new Map([
-    [onA.queue.clusterId, { queue: 'view-a', visible: 4 }],
-    [onB.queue.clusterId, { queue: 'view-b', visible: 2 }],
+    [onA.queue.clusterId, { queue: id('view-a'), visible: 4 }],
+    [onB.queue.clusterId, { queue: id('view-b'), visible: 2 }],
   ]);
 
   let view: ClusterViewBody | undefined;
@@ -386,13 +388,13 @@ t.test('GET /v1/clusters shows both clusters, their nodes, leader, epoch, ISR an
     const otherQueue = [...expectedCounts.values()].find((e) => e.queue !== expected.queue)!.queue;
     t.equal(entry.queues[otherQueue], undefined, `${entry.id}: the other cluster’s queue is not counted here`);
   }
-  const { messages } = await backend(onA.queue.clusterId).call('ReceiveMessage', { queue: 'view-a', maxMessages: 1, visibilityTimeoutSeconds: 300 });
+  const { messages } = await backend(onA.queue.clusterId).call('ReceiveMessage', { queue: id('view-a'), maxMessages: 1, visibilityTimeoutSeconds: 300 });
   t.equal(messages.length, 1, 'one message received from view-a');
   await pollUntil(
     async () => {
       const res = await serviceA.call<ClusterViewBody>('GET', '/v1/clusters');
       view = res.body;
-      const counts = view.clusters.find((c) => c.id === onA.queue.clusterId)?.queues['view-a'];
+      const counts = view.clusters.find((c) => c.id === onA.queue.clusterId)?.queues[id('view-a')];
       return counts?.visible === 3 && counts.inflight === 1;
     },
     { timeoutMs: WATCH_TIMEOUT_MS, what: 'the cluster view to count one message in flight', details: () => JSON.stringify(view) },
@@ -549,7 +551,7 @@ t.test('ZooKeeper paused: stale reads, fast 503 writes; resumed after the sessio
 
   const written = await serviceA.call<QueueBody>('PATCH', path('zk-after', '/attributes'), { attributes: { DelaySeconds: '5' } });
   t.same([written.status, written.body.stale], [200, false], 'writes through A succeed again');
-  const { messages: none } = await backend(after.queue.clusterId).call('ReceiveMessage', { queue: 'zk-after', maxMessages: 1 });
+  const { messages: none } = await backend(after.queue.clusterId).call('ReceiveMessage', { queue: id('zk-after'), maxMessages: 1 });
   t.same(none, [], 'the queue created after the resume exists on its backend');
 
   // The backends lost their sessions too and elected again: the cluster view must follow.

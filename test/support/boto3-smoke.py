@@ -6,7 +6,7 @@ stdout for the calling test to assert on; anything unexpected is a traceback and
     python3 boto3-smoke.py ENDPOINT QUEUE_NAME
 
 Credentials and region come from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-AWS_DEFAULT_REGION); the endpoint does not check them yet.
+AWS_DEFAULT_REGION); the endpoint checks the signature.
 """
 import hashlib
 import json

@@ -8,3 +8,5 @@ export * from './routed-client.ts';
 export * from './metadata.ts';
 export * from './stack.ts';
 export * from './oversized.ts';
+export * from './credentials.ts';
+export * from './signing.ts';

@@ -8,6 +8,8 @@ import { request } from 'undici';
 import { ConveyorError, NativeClient, isConveyorError, type NativeReceivedMessage, type NativeSendEntry } from '@conveyor/client-sdk';
 
 interface Route {
+  /** The queue's id on its backend (`<account>:<name>`). */
+  id: string;
   clusterId: string;
   moveTo?: string;
   fifo: boolean;
@@ -33,8 +35,8 @@ export class RoutedQueueClient {
   private async route(queue: string, refresh = false): Promise<Route> {
     const cached = this.routes.get(queue);
     if (cached && !refresh) return cached;
-    const { queue: record } = await getJson<{ queue: { clusterId: string; move?: { to: string }; config: { fifo: boolean } } }>(`${this.metadataUrl}/v1/queues/${encodeURIComponent(queue)}`);
-    const route: Route = { clusterId: record.clusterId, moveTo: record.move?.to, fifo: record.config.fifo };
+    const { queue: record } = await getJson<{ queue: { id: string; clusterId: string; move?: { to: string }; config: { fifo: boolean } } }>(`${this.metadataUrl}/v1/queues/${encodeURIComponent(queue)}`);
+    const route: Route = { id: record.id, clusterId: record.clusterId, moveTo: record.move?.to, fifo: record.config.fifo };
     this.routes.set(queue, route);
     return route;
   }
@@ -70,7 +72,7 @@ export class RoutedQueueClient {
     return this.withRoute(queue, async (route) => {
       // A FIFO queue takes no sends until its move ends: new messages must not overtake moved ones.
       if (route.moveTo && route.fifo) throw new ConveyorError('ServiceUnavailable', 'FIFO queue is moving');
-      const res = await (await this.cluster(route.moveTo ?? route.clusterId)).call('SendMessageBatch', { queue, entries });
+      const res = await (await this.cluster(route.moveTo ?? route.clusterId)).call('SendMessageBatch', { queue: route.id, entries });
       if (res.failed.length > 0) throw new Error(`send failed: ${res.failed[0]!.code} ${res.failed[0]!.message}`);
       return res.successful;
     });
@@ -79,7 +81,7 @@ export class RoutedQueueClient {
   async receive(queue: string, maxMessages: number, visibilityTimeoutSeconds: number): Promise<RoutedMessage[]> {
     return this.withRoute(queue, async (route) => {
       for (const id of route.moveTo ? [route.clusterId, route.moveTo] : [route.clusterId]) {
-        const { messages } = await (await this.cluster(id)).call('ReceiveMessage', { queue, maxMessages, visibilityTimeoutSeconds });
+        const { messages } = await (await this.cluster(id)).call('ReceiveMessage', { queue: route.id, maxMessages, visibilityTimeoutSeconds });
         if (messages.length > 0) return messages.map((m) => ({ ...m, cluster: id }));
       }
       return [];
@@ -89,10 +91,11 @@ export class RoutedQueueClient {
   /** Deletes on the clusters the handles came from; a queue already moved away means the message moved too. */
   async delete(queue: string, messages: readonly RoutedMessage[]): Promise<number> {
     let deleted = 0;
+    const queueId = (await this.route(queue)).id;
     for (const id of new Set(messages.map((m) => m.cluster))) {
       const mine = messages.filter((m) => m.cluster === id);
       try {
-        const res = await (await this.cluster(id)).call('DeleteMessageBatch', { queue, entries: mine.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
+        const res = await (await this.cluster(id)).call('DeleteMessageBatch', { queue: queueId, entries: mine.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
         deleted += res.successful.length;
       } catch (error) {
         if (!isConveyorError(error, 'QueueDoesNotExist')) throw error;

@@ -3,10 +3,12 @@
  * a metadata service and a frontend process serving the SQS JSON protocol. Everything is a real
  * process on free ports; close() stops it all.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { nodeEnv, startCluster, type TestCluster } from './cluster.ts';
+import { OTHER_TEST_CREDENTIALS, TEST_CREDENTIALS } from './credentials.ts';
 import { startMetadataService, type MetadataServiceProcess } from './metadata.ts';
 import { findFreePorts, makeTempDir, pollUntil, readLogTail, removeTempDir, spawnTracked, terminateProcess, startZooKeeper, type TrackedProcess, type ZooKeeperServer } from './zookeeper.ts';
 
@@ -19,13 +21,31 @@ export interface FrontendProcess {
   stop(): Promise<void>;
 }
 
+export interface FrontendStartOptions {
+  /** false: start with `--no-auth`; by default the frontend checks signatures with the test keys. */
+  auth?: boolean;
+  /** Serve HTTPS with these PEM files (the URL is then https://). */
+  tls?: { certFile: string; keyFile: string; ca: string | Buffer };
+}
+
+/** Writes the test accounts' keys (TEST_CREDENTIALS, OTHER_TEST_CREDENTIALS) as a frontend keys file. */
+export function writeTestKeysFile(dir: string): string {
+  const file = join(dir, 'keys.json');
+  writeFileSync(file, JSON.stringify({ keys: [TEST_CREDENTIALS, OTHER_TEST_CREDENTIALS] }), { mode: 0o600 });
+  return file;
+}
+
 /** Starts frontend/src/main.ts against a metadata service and waits for /health. */
-export async function startFrontend(metadataUrl: string, extraArgs: string[] = []): Promise<FrontendProcess> {
+export async function startFrontend(metadataUrl: string, extraArgs: string[] = [], options: FrontendStartOptions = {}): Promise<FrontendProcess> {
   const [port] = (await findFreePorts(1)) as [number];
   const dir = makeTempDir('conveyor-frontend-');
   const logFile = join(dir, 'frontend.log');
-  const url = `http://127.0.0.1:${port}`;
-  const proc: TrackedProcess = await spawnTracked(process.execPath, ['--import', 'tsx', 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...extraArgs], {
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const authArgs = options.auth === false ? ['--no-auth'] : ['--auth-keys', writeTestKeysFile(dir)];
+  const tlsArgs = options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : [];
+  const args = ['--import', 'tsx', 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
+  const dispatcher = options.tls ? new Agent({ connect: { ca: options.tls.ca } }) : undefined;
+  const proc: TrackedProcess = await spawnTracked(process.execPath, args, {
     cwd: REPO_ROOT,
     env: nodeEnv(),
     logFile,
@@ -33,12 +53,13 @@ export async function startFrontend(metadataUrl: string, extraArgs: string[] = [
   await pollUntil(
     async () => {
       if (proc.exitInfo) throw new Error(`the frontend exited: ${readLogTail(logFile, 20)}`);
-      const res = await request(`${url}/health`, { headersTimeout: 1_000, bodyTimeout: 1_000 });
+      const res = await request(`${url}/health`, { headersTimeout: 1_000, bodyTimeout: 1_000, dispatcher });
       await res.body.dump();
       return res.statusCode === 200;
     },
     { timeoutMs: 30_000, what: 'the frontend to answer', details: () => readLogTail(logFile, 20) },
   );
+  await dispatcher?.close();
   return {
     url,
     logFile,
@@ -60,7 +81,7 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { clusters?: number; nodesPerCluster?: number; zkRoot?: string; frontendArgs?: string[] } = {}): Promise<TestStack> {
+export async function startStack(options: { clusters?: number; nodesPerCluster?: number; zkRoot?: string; frontendArgs?: string[]; frontend?: FrontendStartOptions } = {}): Promise<TestStack> {
   const zkRoot = options.zkRoot ?? '/conveyor';
   const zookeeper = await startZooKeeper();
   const clusters: TestCluster[] = [];
@@ -71,7 +92,7 @@ export async function startStack(options: { clusters?: number; nodesPerCluster?:
     }
     await Promise.all(clusters.map((c) => c.waitForLeader()));
     metadata = await startMetadataService({ zookeeper, zkRoot });
-    const frontend = await startFrontend(metadata.url, options.frontendArgs);
+    const frontend = await startFrontend(metadata.url, options.frontendArgs ?? [], options.frontend);
     const md = metadata;
     return {
       zookeeper,

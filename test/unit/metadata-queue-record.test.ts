@@ -46,6 +46,7 @@ t.test('buildQueueRecord', async (t) => {
   t.test('a standard queue with no attributes gets the SQS defaults', async (t) => {
     const record = build('orders');
     t.same(record, {
+      id: `${OWNER}:orders`,
       name: 'orders',
       owner: OWNER,
       arn: `arn:aws:sqs:us-east-1:${OWNER}:orders`,
@@ -82,7 +83,7 @@ t.test('buildQueueRecord', async (t) => {
     t.equal(record.config.retentionMs, 60_000);
     t.equal(record.config.receiveWaitMs, 20_000);
     t.equal(record.config.visibilityTimeoutMs, 43_200_000);
-    t.same(record.config.redrive, { deadLetterQueue: 'orders-dlq', deadLetterTargetArn: dlqArn('orders-dlq'), maxReceiveCount: 5 });
+    t.same(record.config.redrive, { deadLetterQueue: `${OWNER}:orders-dlq`, deadLetterTargetArn: dlqArn('orders-dlq'), maxReceiveCount: 5 });
     t.same(record.extraAttributes, {
       Policy: policy,
       RedriveAllowPolicy: '{"redrivePermission":"denyAll"}',
@@ -370,7 +371,7 @@ t.test('withAttributes', async (t) => {
   t.test('an empty RedrivePolicy removes it', async (t) => {
     const policy = JSON.stringify({ deadLetterTargetArn: dlqArn('dlq'), maxReceiveCount: 3 });
     const withRedrive = withAttributes(build('q'), { RedrivePolicy: policy }, NOW + 1);
-    t.same(withRedrive.config.redrive, { deadLetterQueue: 'dlq', deadLetterTargetArn: dlqArn('dlq'), maxReceiveCount: 3 });
+    t.same(withRedrive.config.redrive, { deadLetterQueue: `${OWNER}:dlq`, deadLetterTargetArn: dlqArn('dlq'), maxReceiveCount: 3 });
     t.equal(attributeView(withRedrive, undefined).RedrivePolicy, policy);
     const removed = withAttributes(withRedrive, { RedrivePolicy: '' }, NOW + 2);
     t.equal(removed.config.redrive, undefined);

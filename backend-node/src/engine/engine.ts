@@ -13,7 +13,7 @@ import {
   LIMITS,
   checkBatchEntries,
   checkBatchSize,
-  checkQueueName,
+  checkQueueId,
   checkReceiveRequestAttemptId,
   checkWaitTimeSeconds,
   defaultQueueConfig,
@@ -236,7 +236,7 @@ export class QueueEngine {
 
   /** Creates a queue (idempotent for equal attributes). `arn` is given by the metadata layer, which knows the owner. */
   async createQueue(name: string, attributes: Readonly<Record<string, string>> = {}, arn?: string): Promise<QueueRecord> {
-    checkQueueName(name);
+    checkQueueId(name);
     const config = parseQueueAttributes(name, attributes, defaultQueueConfig(isFifoName(name)), true);
     const ctx = this.context();
     const { record, result } = this.machine.decideCreateQueue(name, config, arn ?? `${this.arnPrefix}:${name}`, ctx.now);

@@ -46,7 +46,8 @@ export class RequestSigner {
   /** The request's headers plus `authorization`, `x-amz-date` and `x-amz-content-sha256`. */
   async sign(request: RequestToSign, signingDate: Date = new Date()): Promise<Record<string, string>> {
     const url = new URL(request.url);
-    const query: Record<string, string | string[]> = {};
+    // No prototype: a parameter named like an Object method ("toString") must not find one.
+    const query: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
     for (const [key, value] of url.searchParams) {
       const seen = query[key];
       query[key] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];

@@ -42,6 +42,12 @@ export const ERROR_CODES = Object.freeze({
   InvalidAction: code('com.amazon.coral.service#InvalidActionException', 'InvalidAction'),
   AccessDenied: code('com.amazon.coral.service#AccessDeniedException', 'AccessDenied', 403),
   RequestThrottled: code(sqs('RequestThrottled'), 'RequestThrottled', 400, true),
+  // Authentication (SigV4), each a 403 as SQS answers them; none is retryable as is.
+  MissingAuthenticationToken: code('com.amazon.coral.service#MissingAuthenticationTokenException', 'MissingAuthenticationToken', 403),
+  IncompleteSignature: code('com.amazon.coral.service#IncompleteSignatureException', 'IncompleteSignature', 403),
+  InvalidClientTokenId: code('com.amazon.coral.service#InvalidClientTokenIdException', 'InvalidClientTokenId', 403),
+  SignatureDoesNotMatch: code('com.amazon.coral.service#SignatureDoesNotMatchException', 'SignatureDoesNotMatch', 403),
+  RequestExpired: code('com.amazon.coral.service#RequestExpiredException', 'RequestExpired', 403),
   /** Conveyor's own: this node does not lead the queue's cluster; `context.leader` names who does. */
   NotLeader: code('conveyor#NotLeader', 'NotLeader', 503, true, false),
   /** Conveyor's own: the queue is moving to another cluster (`context.cluster`); re-resolve and retry there. */

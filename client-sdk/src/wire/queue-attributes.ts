@@ -17,7 +17,10 @@ export interface QueueConfig {
   contentBasedDeduplication: boolean;
   deduplicationScope: 'queue' | 'messageGroup';
   fifoThroughputLimit: 'perQueue' | 'perMessageGroupId';
-  /** Dead-letter target by queue name, and how many receives a message gets before it moves there. */
+  /**
+   * Dead-letter target by queue id (`<account>:<name>` when the source's own id is namespaced, the
+   * bare name otherwise), and how many receives a message gets before it moves there.
+   */
   redrive?: { deadLetterQueue: string; deadLetterTargetArn: string; maxReceiveCount: number };
 }
 
@@ -41,6 +44,39 @@ export function checkQueueName(name: unknown): string {
     );
   }
   return name;
+}
+
+/**
+ * Queue ids: queue names are unique per account, so the registry and the backends name a queue
+ * `<account>:<name>` (the ARN's last two fields), e.g. `123456789012:orders`. A bare name is
+ * still a valid id for a backend used on its own (tests, the engine benchmark).
+ */
+export function queueId(account: string, name: string): string {
+  return `${account}:${name}`;
+}
+
+/** The account and name of a queue id; `account` is undefined for a bare name. */
+export function splitQueueId(id: string): { account: string | undefined; name: string } {
+  const colon = id.indexOf(':');
+  return colon < 0 ? { account: undefined, name: id } : { account: id.slice(0, colon), name: id.slice(colon + 1) };
+}
+
+/** Checks a queue id: a queue name, optionally prefixed by a 12-digit account id and `:`. */
+export function checkQueueId(id: unknown): string {
+  if (typeof id === 'string' && id.includes(':')) {
+    const { account, name } = splitQueueId(id);
+    if (!/^\d{12}$/.test(account!)) throw new ConveyorError('InvalidParameterValue', `Queue id "${id.slice(0, 120)}" must be <12-digit account>:<queue name>.`, { parameter: 'QueueName' });
+    checkQueueName(name);
+    return id;
+  }
+  return checkQueueName(id);
+}
+
+/** The queue id an ARN names (`arn:aws:sqs:region:account:name` → `account:name`). */
+export function queueIdFromArn(arn: string): string | undefined {
+  const parts = arn.split(':');
+  if (parts.length !== 6 || parts[0] !== 'arn' || parts[2] !== 'sqs' || !/^\d{12}$/.test(parts[4]!) || !parts[5]) return undefined;
+  return queueId(parts[4]!, parts[5]);
 }
 
 export function defaultQueueConfig(fifo: boolean): QueueConfig {
@@ -81,7 +117,7 @@ export function queueNameFromArn(arn: string): string | undefined {
   return parts[5] || undefined;
 }
 
-function parseRedrivePolicy(text: string, fifo: boolean): QueueConfig['redrive'] {
+function parseRedrivePolicy(text: string, fifo: boolean, namespaced: boolean): QueueConfig['redrive'] {
   if (text === '') return undefined;
   let policy: unknown;
   try {
@@ -94,7 +130,7 @@ function parseRedrivePolicy(text: string, fifo: boolean): QueueConfig['redrive']
   const extra = Object.keys(rest);
   if (extra.length > 0) throw invalidValue('RedrivePolicy', `Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]; found ${extra.join(', ')}.`);
   if (typeof deadLetterTargetArn !== 'string') throw invalidValue('RedrivePolicy', 'Redrive policy does not contain mandatory attribute: deadLetterTargetArn.');
-  const deadLetterQueue = queueNameFromArn(deadLetterTargetArn);
+  const deadLetterQueue = namespaced ? queueIdFromArn(deadLetterTargetArn) : queueNameFromArn(deadLetterTargetArn);
   if (!deadLetterQueue) throw invalidValue('RedrivePolicy', `Invalid deadLetterTargetArn ${deadLetterTargetArn}.`);
   if (isFifoName(deadLetterQueue) !== fifo) {
     throw invalidValue('RedrivePolicy', 'Dead-letter target owner queue and source queue must be of the same type (FIFO or standard).');
@@ -134,7 +170,7 @@ export function parseQueueAttributes(name: string, attributes: Readonly<Record<s
       case 'ReceiveMessageWaitTimeSeconds': config.receiveWaitMs = integerAttribute(key, value, 0, LIMITS.maxWaitTimeSeconds) * 1000; break;
       case 'VisibilityTimeout': config.visibilityTimeoutMs = integerAttribute(key, value, 0, LIMITS.maxVisibilityTimeoutSeconds) * 1000; break;
       case 'RedrivePolicy': {
-        const redrive = parseRedrivePolicy(value, fifo);
+        const redrive = parseRedrivePolicy(value, fifo, name.includes(':'));
         if (redrive) config.redrive = redrive;
         else delete config.redrive;
         break;

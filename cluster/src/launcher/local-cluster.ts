@@ -16,6 +16,7 @@ import { freePort, portIsFree, startChild, stopChild, waitUntil, type Child } fr
 import { BackendFleet } from './backend-fleet.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
 import { LAYOUT_FILE, initialLayout, loadLayout, saveLayout, type Layout } from './layout.ts';
+import { localCredentials, type LocalCredentials } from './credentials.ts';
 
 export interface LocalClusterOptions {
   dataDir: string;
@@ -23,6 +24,8 @@ export interface LocalClusterOptions {
   clusters: number;
   replicas: number;
   frontends: number;
+  /** false (`--no-auth`): frontends check no signatures. */
+  auth?: boolean;
   say: (line: string) => void;
 }
 
@@ -32,6 +35,8 @@ export interface RunningCluster {
   /** What runs: clusters and backend nodes (those added with the CLI included). */
   clusters: number;
   nodes: number;
+  /** The key frontends accept (absent with auth off). */
+  credentials?: LocalCredentials;
   stop(): Promise<void>;
 }
 
@@ -46,6 +51,8 @@ export interface RunInfo {
   control: string;
   /** The backend nodes running now. */
   nodes: Array<{ id: string; cluster: string; url: string; pid: number }>;
+  /** The key the CLI signs native calls with (absent with auth off). */
+  credentials?: LocalCredentials;
 }
 
 export const RUN_FILE = 'run.json';
@@ -141,7 +148,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
   const writeRunFile = (): void => {
     if (!info) return;
     info.nodes = fleet.nodes();
-    writeFileSync(`${runFile}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+    writeFileSync(`${runFile}.tmp`, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 }); // it holds the secret key
     renameSync(`${runFile}.tmp`, runFile);
   };
   let fleet: BackendFleet;
@@ -184,19 +191,22 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     children.push(startChild('metadata service', process.execPath, [...nodeArgs, 'metadata-service/src/main.ts', '--listen', `127.0.0.1:${metadataPort}`, '--zookeeper', zk], { cwd: REPO_ROOT, logFile: join(logs, 'metadata.log') }));
     await waitUntil('the metadata service', () => httpOk(`${metadataUrl}/health`, (b) => (JSON.parse(b) as { stale?: boolean }).stale === false), 60_000, () => exitedEarly(children));
     const frontends = frontendPorts.map((port) => `http://127.0.0.1:${port}`);
+    const auth = opts.auth === false ? undefined : localCredentials(dataDir);
+    const authArgs = auth ? ['--auth-keys', auth.keysFile] : ['--no-auth'];
     for (const [i, port] of frontendPorts.entries()) {
-      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
+      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
     }
     for (const url of frontends) await waitUntil(`the frontend at ${url}`, () => httpOk(`${url}/health`), 60_000, () => exitedEarly(children));
     fleet.metadataUrl = metadataUrl;
     control = await startControlServer(fleet);
-    info = { pid: process.pid, endpoint: frontends[0]!, frontends, metadataUrl, zookeeper: zk, control: control.url, nodes: [] };
+    info = { pid: process.pid, endpoint: frontends[0]!, frontends, metadataUrl, zookeeper: zk, control: control.url, nodes: [], ...(auth ? { credentials: auth.credentials } : {}) };
     writeRunFile();
     return {
       endpoint: frontends[0]!,
       frontends,
       clusters: layout.topology.clusters.length,
       nodes: fleet.nodes().length,
+      ...(auth ? { credentials: auth.credentials } : {}),
       stop: async () => {
         rmSync(runFile, { force: true });
         await stopAll();

@@ -3,6 +3,7 @@
  * limits, load shedding, metrics and the request's log line.
  */
 import type { FastifyRequest } from 'fastify';
+import type {} from '../auth/authenticate.ts'; // request.caller
 import type { Slot } from '../core/admission.ts';
 import type { Protocol } from '../observability/metrics.ts';
 import { FORM_CONTENT_TYPE } from './raw-body.ts';
@@ -62,12 +63,13 @@ export function describeCall(request: FastifyRequest): CallInfo {
 }
 
 /**
- * The access key a request is made with, for per-key rate limits. Until signatures are verified
- * this is what the request claims (the Authorization header's `Credential=<key>/…`, or the
- * `X-Amz-Credential` query parameter of a presigned URL); once authentication verifies requests,
- * this must return the verified identity's key. Unsigned requests share one key, `anonymous`.
+ * The access key a request is made with, for per-key rate limits: the verified key once
+ * authentication ran (auth/authenticate.ts sets `request.caller`). With authentication off, what
+ * the request claims (the Authorization header's `Credential=<key>/…`, or the `X-Amz-Credential`
+ * query parameter of a presigned URL); unsigned requests share one key, `anonymous`.
  */
 export function callerAccessKey(request: FastifyRequest): string {
+  if (request.caller?.accessKeyId) return request.caller.accessKeyId;
   const auth = request.headers.authorization;
   const fromHeader = typeof auth === 'string' ? /Credential=([^/,\s]{1,128})\//.exec(auth)?.[1] : undefined;
   if (fromHeader) return fromHeader;

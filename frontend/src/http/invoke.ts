@@ -10,6 +10,7 @@ import { ACTIONS } from '../sqs/actions.ts';
 import { MOVE_TASK_ACTIONS } from '../sqs/move-tasks.ts';
 import type { Json } from '../sqs/shapes.ts';
 import type { Router } from '../upstream/router.ts';
+import { callerAccount } from '../auth/authenticate.ts';
 import { describeCall } from './call-info.ts';
 import type { TrafficGuard } from './traffic-guard.ts';
 
@@ -20,7 +21,6 @@ export interface InvokeContext {
   router: Router;
   dedup: DedupCache;
   publicUrl: string;
-  account: string;
   guard: TrafficGuard;
 }
 
@@ -48,6 +48,6 @@ export function createInvoke(ctx: InvokeContext): Invoke {
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) abort.abort();
     });
-    return handler(input, { router: ctx.router, dedup: ctx.dedup, publicUrl: ctx.publicUrl, account: ctx.account, path, signal: abort.signal });
+    return handler(input, { router: ctx.router, dedup: ctx.dedup, publicUrl: ctx.publicUrl, account: callerAccount(request), path, signal: abort.signal });
   };
 }

@@ -2,12 +2,16 @@
  * The native API on the frontend (`POST /native/<Action>`, msgpack): the same actions the backend
  * nodes serve, routed to the cluster that holds the queue, with batches larger than SQS's 10
  * when the caller asks (`maxEntries`, up to 1,000). Receipt handles name their cluster, as on the
- * JSON protocol. Queue administration goes through the metadata service.
+ * JSON protocol. Queue administration goes through the metadata service. `queue` is a name in
+ * the caller's account or `<account>:<name>`; access is checked as on the JSON protocol.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import './raw-body.ts';
 import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
 import { DedupCache } from '../core/dedup-cache.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
+import { authorizedRoute, checkQueueAttributes, queueRefFromId, type QueueRef } from '../auth/queue-access.ts';
+import type { QueueRoute } from '../upstream/metadata-client.ts';
 
 type Request<A extends NativeAction> = NativeActions[A]['request'];
 
@@ -17,8 +21,14 @@ function queueOf(body: unknown): string {
   return queue;
 }
 
-async function byHandles(router: Router, action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch', req: Request<'DeleteMessageBatch'> | Request<'ChangeMessageVisibilityBatch'>) {
-  const queue = queueOf(req);
+/** The queue a request names, if the caller may do `action` on it (QueueDoesNotExist otherwise). */
+async function access(router: Router, req: unknown, caller: string, action: string, refresh = false): Promise<{ ref: QueueRef; route: QueueRoute }> {
+  const ref = queueRefFromId(queueOf(req), caller);
+  return { ref, route: await authorizedRoute(router.metadata, ref, caller, action, refresh) };
+}
+
+async function byHandles(router: Router, action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch', req: Request<'DeleteMessageBatch'> | Request<'ChangeMessageVisibilityBatch'>, caller: string) {
+  const queue = (await access(router, req, caller, action === 'DeleteMessageBatch' ? 'DeleteMessage' : 'ChangeMessageVisibility')).ref.id;
   if (!Array.isArray(req.entries)) throw new ConveyorError('MissingParameter', 'The request must contain the parameter entries (a list).', { parameter: 'entries' });
   const successful: Array<{ id: string }> = [];
   const failed: NativeActions['DeleteMessageBatch']['response']['failed'] = [];
@@ -39,32 +49,40 @@ async function byHandles(router: Router, action: 'DeleteMessageBatch' | 'ChangeM
   return { successful, failed };
 }
 
-const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup: DedupCache) => Promise<NativeActions[A]['response']> } = {
-  async CreateQueue(router, req) {
-    const { queue } = await router.metadata.call<{ queue: { name: string; arn: string } }>('POST', '/v1/queues', { name: queueOf(req), attributes: req.attributes ?? {} });
+const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup: DedupCache, caller: string) => Promise<NativeActions[A]['response']> } = {
+  async CreateQueue(router, req, _dedup, caller) {
+    const attributes = req.attributes ?? {};
+    await checkQueueAttributes(router.metadata, caller, attributes);
+    const { queue } = await router.metadata.call<{ queue: { name: string; arn: string } }>('POST', '/v1/queues', { name: queueOf(req), attributes, owner: caller });
     return { queue: queue.name, arn: queue.arn };
   },
-  async DeleteQueue(router, req) {
-    await router.metadata.call('DELETE', `/v1/queues/${encodeURIComponent(queueOf(req))}`);
+  async DeleteQueue(router, req, dedup, caller) {
+    const { ref } = await access(router, req, caller, 'DeleteQueue', true);
+    await router.metadata.call('DELETE', `/v1/queues/${encodeURIComponent(ref.id)}`);
+    router.metadata.forget(ref.id);
+    dedup.forgetQueue(ref.id);
     return {};
   },
-  async SetQueueAttributes(router, req) {
-    await router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(queueOf(req))}/attributes`, { attributes: req.attributes ?? {} });
-    router.metadata.forget(req.queue);
+  async SetQueueAttributes(router, req, _dedup, caller) {
+    const { ref } = await access(router, req, caller, 'SetQueueAttributes', true);
+    const attributes = req.attributes ?? {};
+    await checkQueueAttributes(router.metadata, caller, attributes);
+    await router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(ref.id)}/attributes`, { attributes });
+    router.metadata.forget(ref.id);
     return {};
   },
-  async GetQueue(router, req) {
-    const name = queueOf(req);
-    const route = await router.metadata.queue(name, true);
-    const info = await router.call(route.clusterId, 'GetQueue', { queue: name });
-    return { ...info, attributes: { ...formatQueueConfig(route.config), ...route.extraAttributes } };
+  async GetQueue(router, req, _dedup, caller) {
+    const { ref, route } = await access(router, req, caller, 'GetQueueAttributes', true);
+    const info = await router.call(route.clusterId, 'GetQueue', { queue: ref.id });
+    return { ...info, name: ref.name, attributes: { ...formatQueueConfig(route.config), ...route.extraAttributes } };
   },
-  async ListQueues(router, req) {
-    const { names } = await router.metadata.call<{ names: string[] }>('GET', `/v1/queues?prefix=${encodeURIComponent(req?.prefix ?? '')}`);
+  async ListQueues(router, req, _dedup, caller) {
+    const params = new URLSearchParams({ prefix: req?.prefix ?? '', owner: caller });
+    const { names } = await router.metadata.call<{ names: string[] }>('GET', `/v1/queues?${params}`);
     return { queues: names };
   },
-  async SendMessageBatch(router, req, dedup) {
-    const queue = queueOf(req);
+  async SendMessageBatch(router, req, dedup, caller) {
+    const queue = (await access(router, req, caller, 'SendMessage')).ref.id;
     if (!Array.isArray(req.entries)) throw new ConveyorError('MissingParameter', 'The request must contain the parameter entries (a list).', { parameter: 'entries' });
     return router.withRoute(queue, async (route) => {
       // Retries answered from the cache: FIFO by deduplication key, standard by idempotency key.
@@ -78,7 +96,8 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
         else toSend.push(e);
       }
       if (toSend.length === 0) return { successful, failed: [] };
-      const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map(({ idempotencyKey: _key, redriveKey: _redrive, ...e }) => e) });
+      // SenderId is the verified caller, whatever the entry says.
+      const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map(({ idempotencyKey: _key, redriveKey: _redrive, ...e }) => ({ ...e, senderId: caller })) });
       for (const s of res.successful) {
         const entry = toSend.find((e) => e.id === s.id);
         if (entry && !s.duplicate) dedup.remember(keyOf(entry), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
@@ -86,8 +105,8 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
       return { successful: [...successful, ...res.successful], failed: res.failed };
     });
   },
-  async ReceiveMessage(router, req) {
-    const queue = queueOf(req);
+  async ReceiveMessage(router, req, _dedup, caller) {
+    const queue = (await access(router, req, caller, 'ReceiveMessage')).ref.id;
     return router.withRoute(queue, async (route) => {
       const sources = router.receiveSources(route);
       for (const [i, clusterId] of sources.entries()) {
@@ -97,10 +116,10 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
       return { messages: [] };
     });
   },
-  DeleteMessageBatch: (router, req) => byHandles(router, 'DeleteMessageBatch', req),
-  ChangeMessageVisibilityBatch: (router, req) => byHandles(router, 'ChangeMessageVisibilityBatch', req),
-  async PurgeQueue(router, req) {
-    const queue = queueOf(req);
+  DeleteMessageBatch: (router, req, _dedup, caller) => byHandles(router, 'DeleteMessageBatch', req, caller),
+  ChangeMessageVisibilityBatch: (router, req, _dedup, caller) => byHandles(router, 'ChangeMessageVisibilityBatch', req, caller),
+  async PurgeQueue(router, req, _dedup, caller) {
+    const queue = (await access(router, req, caller, 'PurgeQueue')).ref.id;
     await router.withRoute(queue, async (route) => {
       for (const clusterId of router.receiveSources(route)) await router.call(clusterId, 'PurgeQueue', { queue });
     });
@@ -108,8 +127,9 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
   },
 };
 
-export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup: DedupCache): void {
-  app.addContentTypeParser(NATIVE_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
+export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup: DedupCache, callerOf: (request: FastifyRequest) => string): void {
+  app.addContentTypeParser(NATIVE_CONTENT_TYPE, { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
     try {
       done(null, decodeNative(body as Buffer));
     } catch {
@@ -118,11 +138,11 @@ export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup
   });
   app.post<{ Params: { action: string } }>('/native/:action', async (request, reply) => {
     const { action } = request.params;
-    const handler = Object.hasOwn(HANDLERS, action) ? (HANDLERS as Record<string, (r: Router, b: unknown, d: DedupCache) => Promise<unknown>>)[action] : undefined;
+    const handler = Object.hasOwn(HANDLERS, action) ? (HANDLERS as Record<string, (r: Router, b: unknown, d: DedupCache, caller: string) => Promise<unknown>>)[action] : undefined;
     try {
       if (!handler) throw new ConveyorError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) throw new ConveyorError('InvalidParameterValue', 'The request body must be a msgpack map.');
-      const result = await handler(router, request.body, dedup);
+      const result = await handler(router, request.body, dedup, callerOf(request));
       return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(result));
     } catch (error) {
       if (!(error instanceof ConveyorError)) throw error;

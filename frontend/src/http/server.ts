@@ -4,7 +4,8 @@
  * `{"__type": "<shape>", "message": "…"}`, the legacy code in `x-amzn-query-error`, and SQS's
  * HTTP status. Every answer carries `x-amzn-RequestId`. SQS's query protocol (form-encoded, XML
  * answers) is served on the same paths (query-routes.ts); rate limits, load shedding and metrics
- * wrap every call (traffic-guard.ts, observe.ts).
+ * wrap every call (traffic-guard.ts, observe.ts). Every request but the probes is authenticated
+ * first (SigV4, auth/authenticate.ts); handlers act for the verified account.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -20,11 +21,22 @@ import { createInvoke } from './invoke.ts';
 import { registerObservability } from './observe.ts';
 import { isQueryRequest, registerQueryRoutes, serveQuery } from './query-routes.ts';
 import { TrafficGuard, registerTrafficGuard, resolveTrafficConfig, type TrafficConfig } from './traffic-guard.ts';
+import './raw-body.ts';
+// ---- authentication (auth/): SigV4 on every request, the caller's account per request
+import type { AccessKeys } from '../auth/access-keys.ts';
+import { callerAccount, registerAuthentication } from '../auth/authenticate.ts';
 
 export interface FrontendOptions {
   router: Router;
   publicUrl: string;
+  /** The caller's account when authentication is off (`keys` undefined). */
   account: string;
+  /** Accepted access keys; undefined means authentication is off (`--no-auth`). */
+  keys: AccessKeys | undefined;
+  /** Region of the signatures' credential scope (default us-east-1). */
+  region?: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   logger: FastifyBaseLogger | false;
   /** Recent FIFO sends, so retries are answered here; one per process. */
   dedup?: DedupCache;
@@ -39,13 +51,15 @@ export interface FrontendOptions {
 export function buildFrontend(options: FrontendOptions): FastifyInstance {
   const dedup = options.dedup ?? new DedupCache();
   // One log line per request, carrying the id returned as x-amzn-RequestId (observe.ts).
-  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }) };
+  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }), ...(options.tls ? { https: options.tls } : {}) };
   const app = (options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
   for (const type of [JSON_CONTENT_TYPE, 'application/json']) {
-    app.addContentTypeParser(type, { parseAs: 'string' }, (_req, body, done) => {
+    app.addContentTypeParser(type, { parseAs: 'buffer' }, (req, raw, done) => {
+      req.rawBody = raw as Buffer; // the signature covers these exact bytes
+      const body = req.rawBody.toString('utf8');
       try {
-        const parsed: unknown = (body as string).length === 0 ? {} : JSON.parse(body as string);
+        const parsed: unknown = body.length === 0 ? {} : JSON.parse(body);
         if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
         done(null, parsed);
       } catch {
@@ -54,7 +68,10 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     });
   }
   // Anything else is read as text and refused with a clear error below.
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, raw, done) => {
+    req.rawBody = raw as Buffer;
+    done(null, req.rawBody.toString('utf8'));
+  });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-amzn-RequestId', request.id);
@@ -62,7 +79,7 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
 
   const metrics = options.metrics ?? new FrontendMetrics();
   const guard = new TrafficGuard(resolveTrafficConfig(options.traffic), metrics);
-  const invoke = createInvoke({ router: options.router, dedup, publicUrl: options.publicUrl, account: options.account, guard });
+  const invoke = createInvoke({ router: options.router, dedup, publicUrl: options.publicUrl, guard });
   // Answers an error in the request's protocol (JSON, query XML or native msgpack).
   const sendError = (reply: FastifyReply, error: ConveyorError): FastifyReply => sendErrorFor(reply.request, reply, error);
 
@@ -77,9 +94,11 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
 
   app.get('/health', async () => ({ ok: true }));
   registerObservability(app, metrics);
+  // Authentication's preHandler runs before the rate limits', so limits count verified keys.
+  registerAuthentication(app, { keys: options.keys, region: options.region, defaultAccount: options.account });
   registerTrafficGuard(app, guard);
   registerQueryRoutes(app, invoke);
-  registerNativeRoutes(app, options.router, dedup);
+  registerNativeRoutes(app, options.router, dedup, callerAccount);
 
   app.post('/*', async (request, reply) => {
     if (isQueryRequest(request)) return serveQuery(request, reply, invoke);

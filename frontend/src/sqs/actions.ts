@@ -22,12 +22,15 @@ import {
   md5OfBody,
   md5OfMessageAttributes,
   missingParameter,
+  splitQueueId,
   type MessageAttributes,
   type NativeReceivedMessage,
   type NativeSendEntry,
   type NativeSendSuccess,
 } from '@conveyor/client-sdk';
 import { DedupCache } from '../core/dedup-cache.ts';
+import { addPermission, removePermission } from '../auth/queue-policy.ts';
+import { authorizedRoute, checkQueueAttributes, queueRefFromUrl, queueRefOf, type QueueRef } from '../auth/queue-access.ts';
 import type { QueueRoute } from '../upstream/metadata-client.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
 import {
@@ -36,8 +39,8 @@ import {
   optionalString,
   optionalStringList,
   optionalStringMap,
-  queueNameFrom,
   queueUrl,
+  queueUrlFrom,
   requireString,
   toJsonAttributes,
   type Json,
@@ -47,7 +50,7 @@ export interface ActionContext {
   router: Router;
   dedup: DedupCache;
   publicUrl: string;
-  /** Account id of the caller (the default account until authentication exists). */
+  /** Account id of the verified caller (the configured default account when authentication is off). */
   account: string;
   path: string;
   signal: AbortSignal | undefined;
@@ -63,6 +66,15 @@ const SYSTEM_ATTRIBUTES = new Set([
 
 function url(ctx: ActionContext, route: { owner: string; name: string }): string {
   return queueUrl(ctx.publicUrl, route.owner, route.name);
+}
+
+/**
+ * The queue a request names (QueueUrl, or the queue URL it was sent to) and its route, if the
+ * caller may do `action` on it; missing and forbidden queues are both QueueDoesNotExist.
+ */
+async function queueFor(input: Json, ctx: ActionContext, action: string, refresh = false): Promise<{ ref: QueueRef; route: QueueRoute }> {
+  const ref = queueRefFromUrl(queueUrlFrom(input, ctx.path), ctx.account);
+  return { ref, route: await authorizedRoute(ctx.router.metadata, ref, ctx.account, action, refresh) };
 }
 
 /** One send entry checked against the queue's rules (the backend checks again). */
@@ -109,7 +121,7 @@ function md5OfTraceHeader(trace: string | undefined): string | undefined {
   return trace === undefined ? undefined : md5OfMessageAttributes({ AWSTraceHeader: { DataType: 'String', StringValue: trace } });
 }
 
-/** Sends entries to the cluster taking sends; FIFO retries seen lately are answered from the dedup cache. */
+/** Sends entries to the cluster taking sends; FIFO retries seen lately are answered from the dedup cache. `name` is the queue id. */
 async function send(ctx: ActionContext, name: string, entries: Array<NativeSendEntry & { bytes: number }>) {
   return ctx.router.withRoute(name, async (route) => {
     const keys = new Map(entries.map((e) => [e.id, DedupCache.key(name, route.config, e)]));
@@ -158,6 +170,7 @@ function toSqsMessage(m: NativeReceivedMessage, clusterId: string, system: Set<s
   return out;
 }
 
+/** `name` is the queue id. */
 async function handles(ctx: ActionContext, name: string, entries: Array<{ id: string; receiptHandle: unknown; visibility?: number }>, action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch') {
   const successful: Json[] = [];
   const failed: Json[] = [];
@@ -208,9 +221,11 @@ function batchEntries(input: Json, entryName: string): Json[] {
 export const ACTIONS: Record<string, Handler> = {
   async CreateQueue(input, ctx) {
     const name = requireString(input, 'QueueName');
+    const attributes = optionalStringMap(input, 'Attributes');
+    await checkQueueAttributes(ctx.router.metadata, ctx.account, attributes);
     const { queue } = await ctx.router.metadata.call<{ queue: { name: string; owner: string } }>('POST', '/v1/queues', {
       name,
-      attributes: optionalStringMap(input, 'Attributes'),
+      attributes,
       tags: optionalStringMap(input, 'tags'),
       owner: ctx.account,
     });
@@ -218,23 +233,23 @@ export const ACTIONS: Record<string, Handler> = {
   },
 
   async DeleteQueue(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
-    await ctx.router.metadata.call('DELETE', `/v1/queues/${name}`);
-    ctx.router.metadata.forget(name);
-    ctx.dedup.forgetQueue(name);
+    const { ref } = await queueFor(input, ctx, 'DeleteQueue', true);
+    await ctx.router.metadata.call('DELETE', `/v1/queues/${encodeURIComponent(ref.id)}`);
+    ctx.router.metadata.forget(ref.id);
+    ctx.dedup.forgetQueue(ref.id);
     return {};
   },
 
   async GetQueueUrl(input, ctx) {
     const name = requireString(input, 'QueueName');
-    const owner = optionalString(input, 'QueueOwnerAWSAccountId');
-    const route = await ctx.router.metadata.queue(name, true);
-    if (owner !== undefined && owner !== route.owner) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
+    const owner = optionalString(input, 'QueueOwnerAWSAccountId') ?? ctx.account;
+    const ref = queueRefOf(owner, name);
+    const route = await authorizedRoute(ctx.router.metadata, ref, ctx.account, 'GetQueueUrl', true);
     return { QueueUrl: url(ctx, route) };
   },
 
   async ListQueues(input, ctx) {
-    const params = new URLSearchParams({ prefix: optionalString(input, 'QueueNamePrefix') ?? '' });
+    const params = new URLSearchParams({ prefix: optionalString(input, 'QueueNamePrefix') ?? '', owner: ctx.account });
     const max = optionalInteger(input, 'MaxResults');
     if (max !== undefined) params.set('maxResults', String(max));
     const token = optionalString(input, 'NextToken');
@@ -247,9 +262,9 @@ export const ACTIONS: Record<string, Handler> = {
   },
 
   async GetQueueAttributes(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref } = await queueFor(input, ctx, 'GetQueueAttributes');
     const wanted = optionalStringList(input, 'AttributeNames');
-    const { attributes } = await ctx.router.metadata.call<{ attributes: Record<string, string> }>('GET', `/v1/queues/${name}/attributes`);
+    const { attributes } = await ctx.router.metadata.call<{ attributes: Record<string, string> }>('GET', `/v1/queues/${encodeURIComponent(ref.id)}/attributes`);
     if (wanted.length === 0) return {};
     const all = wanted.includes('All');
     for (const n of wanted) if (n !== 'All' && !(n in attributes) && !['Policy', 'RedrivePolicy', 'RedriveAllowPolicy', 'KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'ContentBasedDeduplication', 'DeduplicationScope', 'FifoQueue', 'FifoThroughputLimit'].includes(n)) {
@@ -259,18 +274,18 @@ export const ACTIONS: Record<string, Handler> = {
   },
 
   async SetQueueAttributes(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref } = await queueFor(input, ctx, 'SetQueueAttributes', true);
     const attributes = optionalStringMap(input, 'Attributes');
-    await ctx.router.metadata.call('PATCH', `/v1/queues/${name}/attributes`, { attributes });
-    ctx.router.metadata.forget(name);
+    await checkQueueAttributes(ctx.router.metadata, ctx.account, attributes);
+    await ctx.router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(ref.id)}/attributes`, { attributes });
+    ctx.router.metadata.forget(ref.id);
     return {};
   },
 
   async SendMessage(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
-    const route = await ctx.router.metadata.queue(name);
+    const { ref, route } = await queueFor(input, ctx, 'SendMessage');
     const entry = toSendEntry(input, route, ctx.account);
-    const res = await send(ctx, name, [entry]);
+    const res = await send(ctx, ref.id, [entry]);
     const f = res.failed[0];
     if (f) throw new ConveyorError(f.code as never, f.message);
     const s = res.successful[0]!;
@@ -283,9 +298,8 @@ export const ACTIONS: Record<string, Handler> = {
   },
 
   async SendMessageBatch(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref, route } = await queueFor(input, ctx, 'SendMessage');
     const entries = batchEntries(input, 'SendMessageBatchRequestEntry');
-    const route = await ctx.router.metadata.queue(name);
     const good: Array<NativeSendEntry & { bytes: number }> = [];
     const failed: Json[] = [];
     let total = 0;
@@ -302,7 +316,7 @@ export const ACTIONS: Record<string, Handler> = {
     checkBatchSize(total, LIMITS.maxBatchBytes);
     const successful: Json[] = [];
     if (good.length > 0) {
-      const res = await send(ctx, name, good);
+      const res = await send(ctx, ref.id, good);
       for (const s of res.successful) {
         const entry = good.find((g) => g.id === s.id)!;
         const out: Json = { Id: s.id, MessageId: s.messageId, MD5OfMessageBody: s.md5OfBody };
@@ -318,7 +332,8 @@ export const ACTIONS: Record<string, Handler> = {
   },
 
   async ReceiveMessage(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref, route } = await queueFor(input, ctx, 'ReceiveMessage');
+    const name = ref.id;
     const max = input.MaxNumberOfMessages === undefined ? 1 : checkMaxNumberOfMessages(optionalInteger(input, 'MaxNumberOfMessages'));
     const visibility = optionalInteger(input, 'VisibilityTimeout');
     if (visibility !== undefined) checkVisibilityTimeout(visibility);
@@ -326,7 +341,6 @@ export const ACTIONS: Record<string, Handler> = {
     if (wait !== undefined) checkWaitTimeSeconds(wait);
     const attemptId = optionalString(input, 'ReceiveRequestAttemptId');
     if (attemptId !== undefined) checkReceiveRequestAttemptId(attemptId);
-    const route = await ctx.router.metadata.queue(name);
     const system = wantedSystemAttributes(input, route.config.fifo);
     const keep = messageAttributeFilter(input);
     return ctx.router.withRoute(name, async (r) => {
@@ -342,75 +356,97 @@ export const ACTIONS: Record<string, Handler> = {
   },
 
   async DeleteMessage(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref } = await queueFor(input, ctx, 'DeleteMessage');
     const handle = requireString(input, 'ReceiptHandle');
-    singleFailure(await handles(ctx, name, [{ id: 'single', receiptHandle: handle }], 'DeleteMessageBatch'));
+    singleFailure(await handles(ctx, ref.id, [{ id: 'single', receiptHandle: handle }], 'DeleteMessageBatch'));
     return {};
   },
 
   async DeleteMessageBatch(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref } = await queueFor(input, ctx, 'DeleteMessage');
     const entries = batchEntries(input, 'DeleteMessageBatchRequestEntry');
-    return handles(ctx, name, entries.map((e) => ({ id: e.Id as string, receiptHandle: e.ReceiptHandle })), 'DeleteMessageBatch');
+    return handles(ctx, ref.id, entries.map((e) => ({ id: e.Id as string, receiptHandle: e.ReceiptHandle })), 'DeleteMessageBatch');
   },
 
   async ChangeMessageVisibility(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref } = await queueFor(input, ctx, 'ChangeMessageVisibility');
     const handle = requireString(input, 'ReceiptHandle');
     const visibility = optionalInteger(input, 'VisibilityTimeout');
     if (visibility === undefined) throw missingParameter('VisibilityTimeout');
     checkVisibilityTimeout(visibility);
-    singleFailure(await handles(ctx, name, [{ id: 'single', receiptHandle: handle, visibility }], 'ChangeMessageVisibilityBatch'));
+    singleFailure(await handles(ctx, ref.id, [{ id: 'single', receiptHandle: handle, visibility }], 'ChangeMessageVisibilityBatch'));
     return {};
   },
 
   async ChangeMessageVisibilityBatch(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref } = await queueFor(input, ctx, 'ChangeMessageVisibility');
     const entries = batchEntries(input, 'ChangeMessageVisibilityBatchRequestEntry');
     const list = entries.map((e) => {
       const visibility = optionalInteger(e, 'VisibilityTimeout');
       return { id: e.Id as string, receiptHandle: e.ReceiptHandle, visibility: visibility ?? -1 };
     });
-    return handles(ctx, name, list, 'ChangeMessageVisibilityBatch');
+    return handles(ctx, ref.id, list, 'ChangeMessageVisibilityBatch');
   },
 
   async PurgeQueue(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
-    await ctx.router.withRoute(name, async (route) => {
-      for (const clusterId of ctx.router.receiveSources(route)) await ctx.router.call(clusterId, 'PurgeQueue', { queue: name });
+    const { ref } = await queueFor(input, ctx, 'PurgeQueue');
+    await ctx.router.withRoute(ref.id, async (route) => {
+      for (const clusterId of ctx.router.receiveSources(route)) await ctx.router.call(clusterId, 'PurgeQueue', { queue: ref.id });
     });
     return {};
   },
 
   async TagQueue(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
-    await ctx.router.metadata.call('POST', `/v1/queues/${name}/tags`, { tags: optionalStringMap(input, 'Tags') });
+    const { ref } = await queueFor(input, ctx, 'TagQueue', true);
+    await ctx.router.metadata.call('POST', `/v1/queues/${encodeURIComponent(ref.id)}/tags`, { tags: optionalStringMap(input, 'Tags') });
     return {};
   },
 
   async UntagQueue(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
-    await ctx.router.metadata.call('DELETE', `/v1/queues/${name}/tags`, { keys: optionalStringList(input, 'TagKeys') });
+    const { ref } = await queueFor(input, ctx, 'UntagQueue', true);
+    await ctx.router.metadata.call('DELETE', `/v1/queues/${encodeURIComponent(ref.id)}/tags`, { keys: optionalStringList(input, 'TagKeys') });
     return {};
   },
 
   async ListQueueTags(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
-    const { tags } = await ctx.router.metadata.call<{ tags: Record<string, string> }>('GET', `/v1/queues/${name}/tags`);
+    const { ref } = await queueFor(input, ctx, 'ListQueueTags');
+    const { tags } = await ctx.router.metadata.call<{ tags: Record<string, string> }>('GET', `/v1/queues/${encodeURIComponent(ref.id)}/tags`);
     return Object.keys(tags).length > 0 ? { Tags: tags } : {};
   },
 
   async ListDeadLetterSourceQueues(input, ctx) {
-    const name = queueNameFrom(input, ctx.path);
+    const { ref } = await queueFor(input, ctx, 'ListDeadLetterSourceQueues');
     const params = new URLSearchParams();
     const max = optionalInteger(input, 'MaxResults');
     if (max !== undefined) params.set('maxResults', String(max));
     const token = optionalString(input, 'NextToken');
     if (token !== undefined) params.set('nextToken', token);
-    const { names, nextToken } = await ctx.router.metadata.call<{ names: string[]; nextToken?: string }>('GET', `/v1/queues/${name}/dead-letter-sources?${params}`);
-    const out: Json = { queueUrls: names.map((n) => queueUrl(ctx.publicUrl, ctx.account, n)) };
+    const { names, nextToken } = await ctx.router.metadata.call<{ names: string[]; nextToken?: string }>('GET', `/v1/queues/${encodeURIComponent(ref.id)}/dead-letter-sources?${params}`);
+    // Sources are queue ids; only the caller's own are shown.
+    const own = names.map((id) => splitQueueId(id)).filter((q) => q.account === ctx.account);
+    const out: Json = { queueUrls: own.map((q) => queueUrl(ctx.publicUrl, ctx.account, q.name)) };
     if (nextToken) out.NextToken = nextToken;
     return out;
+  },
+
+  async AddPermission(input, ctx) {
+    const { ref, route } = await queueFor(input, ctx, 'AddPermission', true);
+    const policy = addPermission(route.extraAttributes.Policy, route.arn, {
+      label: requireString(input, 'Label'),
+      accounts: optionalStringList(input, 'AWSAccountIds'),
+      actions: optionalStringList(input, 'Actions'),
+    });
+    await ctx.router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(ref.id)}/attributes`, { attributes: { Policy: policy } });
+    ctx.router.metadata.forget(ref.id);
+    return {};
+  },
+
+  async RemovePermission(input, ctx) {
+    const { ref, route } = await queueFor(input, ctx, 'RemovePermission', true);
+    const policy = removePermission(route.extraAttributes.Policy, requireString(input, 'Label'));
+    await ctx.router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(ref.id)}/attributes`, { attributes: { Policy: policy } });
+    ctx.router.metadata.forget(ref.id);
+    return {};
   },
 };
 

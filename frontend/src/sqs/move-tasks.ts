@@ -6,6 +6,7 @@
  * StartedTimestamp in epoch milliseconds.
  */
 import type { ActionContext } from './actions.ts';
+import { checkMoveTaskCancel, checkMoveTaskSource, checkMoveTaskStart } from '../auth/move-task-access.ts';
 import { optionalInteger, optionalString, requireString, type Json } from './shapes.ts';
 
 import type { MoveTaskView } from '@conveyor/metadata-service';
@@ -31,6 +32,7 @@ export const MOVE_TASK_ACTIONS: Record<string, Handler> = {
   async StartMessageMoveTask(input, ctx) {
     const body: Json = { sourceArn: requireString(input, 'SourceArn') };
     const destination = optionalString(input, 'DestinationArn');
+    await checkMoveTaskStart(ctx.router.metadata, ctx.account, body.sourceArn, destination);
     if (destination !== undefined) body.destinationArn = destination;
     const rate = optionalInteger(input, 'MaxNumberOfMessagesPerSecond');
     if (rate !== undefined) body.maxPerSecond = rate;
@@ -40,12 +42,14 @@ export const MOVE_TASK_ACTIONS: Record<string, Handler> = {
 
   async CancelMessageMoveTask(input, ctx) {
     const handle = requireString(input, 'TaskHandle');
+    await checkMoveTaskCancel(ctx.router.metadata, ctx.account, handle);
     const { task } = await ctx.router.metadata.call<{ task: MoveTaskView }>('POST', '/v1/move-tasks/cancel', { taskHandle: handle });
     return { ApproximateNumberOfMessagesMoved: task.moved };
   },
 
   async ListMessageMoveTasks(input, ctx) {
     const params = new URLSearchParams({ sourceArn: requireString(input, 'SourceArn') });
+    await checkMoveTaskSource(ctx.router.metadata, ctx.account, params.get('sourceArn'), 'ListMessageMoveTasks');
     const max = optionalInteger(input, 'MaxResults');
     if (max !== undefined) params.set('maxResults', String(max));
     const { tasks } = await ctx.router.metadata.call<{ tasks: MoveTaskView[] }>('GET', `/v1/move-tasks?${params}`);

@@ -83,6 +83,14 @@ export function queueUrl(publicUrl: string, owner: string, name: string): string
   return `${publicUrl}/${owner}/${name}`;
 }
 
+/** The QueueUrl of a request, or its path when it was sent to a queue URL (`/<account>/<name>`). */
+export function queueUrlFrom(input: Json, path: string): string {
+  const url = input.QueueUrl;
+  if (typeof url === 'string' && url.length > 0) return url;
+  if (url === undefined && /^\/\d+\/[^/]+$/.test(path)) return path;
+  throw missingParameter('QueueUrl');
+}
+
 /** The queue a QueueUrl names (its last path segment), or the queue of the request path. */
 export function queueNameFrom(input: Json, path: string): string {
   const url = input.QueueUrl;

@@ -59,6 +59,7 @@ export class MetadataClient {
     return parsed;
   }
 
+  /** A queue's route by id (`<account>:<name>`). */
   async queue(name: string, refresh = false): Promise<QueueRoute> {
     const cached = this.queues.get(name);
     if (cached && !refresh && Date.now() - cached.at < QUEUE_TTL_MS) return cached.route;
@@ -78,7 +79,7 @@ export class MetadataClient {
   }
 
   remember(route: QueueRoute): void {
-    this.queues.set(route.name, { route, at: Date.now() });
+    this.queues.set(route.id, { route, at: Date.now() });
   }
 
   async cluster(id: string, refresh = false): Promise<ClusterNodes> {

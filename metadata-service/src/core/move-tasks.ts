@@ -106,6 +106,7 @@ const notFound = (parameter: 'SourceArn' | 'DestinationArn'): ConveyorError =>
 export const taskDoesNotExist = (taskId: string): ConveyorError => new ConveyorError('ResourceNotFoundException', 'Task does not exist.', { task: taskId });
 
 export const sourceDoesNotExist = (): ConveyorError => notFound('SourceArn');
+export const destinationDoesNotExist = (): ConveyorError => notFound('DestinationArn');
 
 export const alreadyRunning = (sourceArn: string): ConveyorError =>
   new ConveyorError('InvalidParameterValue', 'There is already a task running. Only one active task is allowed for a source queue arn at a given time.', { source: sourceArn });

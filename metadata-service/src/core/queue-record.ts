@@ -9,10 +9,13 @@ import {
   formatQueueConfig,
   isFifoName,
   parseQueueAttributes,
+  queueId,
   type QueueConfig,
 } from '@conveyor/client-sdk/wire';
 
 export interface QueueRecord {
+  /** `<owner>:<name>`: the registry key and the queue's name on its backend (names are unique per account). */
+  id: string;
   name: string;
   /** Account id of the owner. */
   owner: string;
@@ -83,12 +86,15 @@ export interface CreateInput {
 export function buildQueueRecord(input: CreateInput): QueueRecord {
   const name = checkQueueName(input.name);
   if (typeof input.attributes !== 'object' || input.attributes === null) throw new ConveyorError('InvalidParameterValue', 'Attributes must be a map of strings.');
-  const config = parseQueueAttributes(name, input.attributes, defaultQueueConfig(isFifoName(name)), true);
+  const id = queueId(input.owner, name);
+  // Parsed under the id, so a redrive policy names its dead-letter queue by id too.
+  const config = parseQueueAttributes(id, input.attributes, defaultQueueConfig(isFifoName(name)), true);
   checkJsonAttribute('Policy', input.attributes.Policy);
   checkJsonAttribute('RedriveAllowPolicy', input.attributes.RedriveAllowPolicy);
   const tags = checkTags(input.tags);
   if (Object.keys(tags).length > MAX_TAGS) throw new ConveyorError('InvalidParameterValue', `Too many tags: at most ${MAX_TAGS}.`, { parameter: 'Tags' });
   return {
+    id,
     name,
     owner: input.owner,
     arn: queueArn(input.region, input.owner, name),
@@ -114,7 +120,7 @@ export function differingAttribute(existing: QueueRecord, requested: QueueRecord
 
 /** SetQueueAttributes: the record with the attributes changed (FifoQueue cannot change). */
 export function withAttributes(record: QueueRecord, attributes: Readonly<Record<string, string>>, now: number): QueueRecord {
-  const config = parseQueueAttributes(record.name, attributes, record.config, false);
+  const config = parseQueueAttributes(record.id, attributes, record.config, false);
   checkJsonAttribute('Policy', attributes.Policy);
   checkJsonAttribute('RedriveAllowPolicy', attributes.RedriveAllowPolicy);
   return { ...record, config, extraAttributes: extraAttributes(attributes, record.extraAttributes), lastModifiedAt: now };

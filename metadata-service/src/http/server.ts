@@ -1,7 +1,8 @@
 /**
  * The metadata service's HTTP API (JSON). Every queue answer carries the znode `version` (so a
  * frontend can cache it and know when it changed) and `stale: true` when it came from the cache
- * while ZooKeeper was unreachable.
+ * while ZooKeeper was unreachable. `:name` is a queue id `<account>:<name>` (URL-encoded), or a
+ * bare name for the default owner's queue; lists are per owner (default: the default owner).
  *   POST   /v1/queues                          {name, attributes?, tags?, owner?}  create (idempotent)
  *   GET    /v1/queues?prefix&maxResults&nextToken&owner                            list
  *   GET    /v1/queues/:name                                                        record + version
@@ -9,7 +10,7 @@
  *   PATCH  /v1/queues/:name/attributes          {attributes}
  *   GET    /v1/queues/:name/tags   POST /v1/queues/:name/tags {tags}   DELETE /v1/queues/:name/tags {keys}
  *   DELETE /v1/queues/:name
- *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken
+ *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken         the sources' queue ids
  *   POST   /v1/queues/:name/move                {to}   move to another cluster (drain-and-switch)
  *   GET    /v1/clusters                                                            cluster view
  *   POST   /v1/move-tasks                       {sourceArn, destinationArn?, maxPerSecond?}  start (DLQ redrive)
