@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { md5OfMessageAttributes } from '@conveyor/client-sdk';
 import { TEST_CREDENTIALS, TEST_REGION } from '../support/credentials.ts';
-import { makeTempDir, postOversized as postOversizedRaw, removeTempDir, startStack } from '../support/index.ts';
+import { makeTempDir, postOversized as postOversizedRaw, removeTempDir, signedHeaders, startStack } from '../support/index.ts';
 
 const AWS_CLI = '/usr/bin/aws';
 const BOTOCORE_SQS_MODEL = '/usr/lib/python3/dist-packages/awscli/botocore/data/sqs/2012-11-05/service-2.json';
@@ -43,11 +43,13 @@ t.test('SQS query protocol', async (t) => {
     return { status, headers, text, xml: parser.parse(text) as Xml };
   };
   const post = async (path: string, body: string | Buffer, contentType = 'application/x-www-form-urlencoded'): Promise<Answer> => {
-    const res = await request(`${endpoint}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const url = `${endpoint}${path}`;
+    const res = await request(url, { method: 'POST', headers: await signedHeaders(url, { 'content-type': contentType }, body), body, headersTimeout: 30_000, bodyTimeout: 30_000 });
     return answer(res.statusCode, res.headers, await res.body.text());
   };
   const get = async (path: string): Promise<Answer> => {
-    const res = await request(`${endpoint}${path}`, { headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const url = `${endpoint}${path}`;
+    const res = await request(url, { headers: await signedHeaders(url, {}, '', { method: 'GET' }), headersTimeout: 30_000, bodyTimeout: 30_000 });
     return answer(res.statusCode, res.headers, await res.body.text());
   };
   const postOversized = async (path: string, declaredBytes: number): Promise<Answer> => {
@@ -278,10 +280,10 @@ t.test('SQS query protocol', async (t) => {
     t.ok(value(/^conveyor_frontend_errors_total\{action="SendMessage",protocol="query",code="QueueDoesNotExist"\}/) >= 1, 'errors by action and code');
     t.ok(value(/^conveyor_frontend_errors_total\{action="unknown",protocol="query",code="InvalidAction"\}/) >= 2, 'actions not served count as unknown (bounded labels)');
     t.ok(value(/^conveyor_frontend_request_duration_seconds_count\{action="ReceiveMessage",protocol="query"\}/) >= 2, 'latency by action');
-    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="forms",operation="sent"\}/), 3, 'messages sent to a queue (not calls)');
-    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="forms",operation="received"\}/), 3, 'messages received');
-    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="forms",operation="deleted"\}/), 3, 'messages deleted');
-    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="cli-queue",operation="sent"\}/), 3, 'the CLI’s sends');
+    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="000000000000:forms",operation="sent"\}/), 3, 'messages sent to a queue (not calls)');
+    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="000000000000:forms",operation="received"\}/), 3, 'messages received');
+    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="000000000000:forms",operation="deleted"\}/), 3, 'messages deleted');
+    t.equal(value(/^conveyor_frontend_queue_messages_total\{queue="000000000000:cli-queue",operation="sent"\}/), 3, 'the CLI’s sends');
     t.ok(value(/^conveyor_frontend_backend_request_duration_seconds_count\{action="SendMessageBatch",outcome="ok"\}/) >= 3, 'backend round trips');
     t.ok(value(/^conveyor_frontend_metadata_request_duration_seconds_count\{method="GET",outcome="ok"\}/) >= 1, 'metadata round trips');
     t.ok(value(/^conveyor_frontend_route_cache_refreshes_total\{kind="queue"\}/) >= 1, 'routing-cache refreshes');

@@ -12,12 +12,13 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClien
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { request } from 'undici';
 import { OTHER_TEST_CREDENTIALS, TEST_CREDENTIALS, TEST_REGION, type TestCredentials } from '../support/credentials.ts';
-import { startStack } from '../support/index.ts';
+import { startFrontend, startStack } from '../support/index.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const KEY_RPS = 20;
 const MAX_TRACKED = 64;
+const FRONTEND_ARGS = ['--throttle-key-rps', String(KEY_RPS), '--throttle-key-burst', String(KEY_RPS), '--throttle-queue-rps', '1000', '--throttle-queue-burst', '1000', '--throttle-max-tracked', String(MAX_TRACKED), '--max-in-flight', '24', '--max-long-polls', '2'];
 
 interface Outcome {
   ok: boolean;
@@ -39,9 +40,7 @@ async function outcome(promise: Promise<unknown>): Promise<Outcome> {
 }
 
 t.test('throttling and load shedding', async (t) => {
-  const stack = await startStack({
-    frontendArgs: ['--throttle-key-rps', String(KEY_RPS), '--throttle-key-burst', String(KEY_RPS), '--throttle-queue-rps', '1000', '--throttle-queue-burst', '1000', '--throttle-max-tracked', String(MAX_TRACKED), '--max-in-flight', '24', '--max-long-polls', '2'],
-  });
+  const stack = await startStack({ frontendArgs: FRONTEND_ARGS });
   t.teardown(() => stack.close());
   const client = (credentials: TestCredentials) =>
     new SQSClient({
@@ -100,26 +99,47 @@ t.test('throttling and load shedding', async (t) => {
     t.ok(metric(/^conveyor_frontend_throttled_total\{scope="key",protocol="json"\}/) >= refused.length, 'throttled requests are counted');
   });
 
-  await t.test('a flood of made-up keys leaves the limiter and the process bounded', async (t) => {
-    const before = await scrape();
-    const rssBefore = before(/^process_resident_memory_bytes/);
+  /** 2,000 requests signed by 2,000 made-up keys against `endpoint`; every one answered. */
+  const floodOfMadeUpKeys = async (endpoint: string, queueUrl: string): Promise<Outcome[]> => {
     const batch = async (from: number) => {
       const calls = [];
       for (let i = from; i < from + 200; i++) {
         const key = `AKIAFLOOD${String(i).padStart(11, '0')}`;
-        const forged = new SQSClient({ endpoint: stack.endpoint, region: TEST_REGION, credentials: { accessKeyId: key, secretAccessKey: 'x' }, maxAttempts: 1 });
-        calls.push(outcome(forged.send(new SendMessageCommand({ QueueUrl: floodUrl, MessageBody: 'x' }))).finally(() => forged.destroy()));
+        const forged = new SQSClient({ endpoint, region: TEST_REGION, credentials: { accessKeyId: key, secretAccessKey: 'x' }, maxAttempts: 1 });
+        calls.push(outcome(forged.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'x' }))).finally(() => forged.destroy()));
       }
       return Promise.all(calls);
     };
     const results = [];
     for (let from = 0; from < 2_000; from += 200) results.push(...(await batch(from)));
-    t.equal(results.length, 2_000, '2,000 requests under 2,000 different access keys were all answered');
+    return results;
+  };
+
+  await t.test('made-up keys are refused by authentication before they reach the limiter', async (t) => {
+    const results = await floodOfMadeUpKeys(stack.endpoint, floodUrl);
+    t.ok(results.every((r) => r.status === 403 && r.name === 'InvalidClientTokenId'), 'all 2,000 answered 403 InvalidClientTokenId');
     const after = await scrape();
+    t.ok(after(/^conveyor_frontend_rate_limiter_entries\{table="keys"\}/) <= 2, 'the limiter tracks only the configured keys');
+    t.ok(after(/^conveyor_frontend_auth_failures_total\{reason="InvalidClientTokenId"\}/) >= 2_000, 'and the refusals are counted');
+  });
+
+  await t.test('with authentication off, a flood of made-up keys leaves the limiter and the process bounded', async (t) => {
+    const open = await startFrontend(stack.metadata.url, FRONTEND_ARGS, { auth: false });
+    t.teardown(() => open.stop());
+    const metricsOf = async (): Promise<(pattern: RegExp) => number> => {
+      const text = await (await request(`${open.url}/metrics`)).body.text();
+      return (pattern) => Number(text.split('\n').find((l) => !l.startsWith('#') && pattern.test(l))?.split(' ').pop() ?? 0);
+    };
+    const rssBefore = (await metricsOf())(/^process_resident_memory_bytes/);
+    const results = await floodOfMadeUpKeys(open.url, `${open.url}/000000000000/flooded`);
+    t.equal(results.length, 2_000, '2,000 requests under 2,000 different access keys were all answered');
+    t.ok(results.every((r) => r.ok || r.status === 400 || r.status === 503), 'each served, throttled or shed (with authentication off, the key a request claims is what is limited)');
+    t.ok(results.some((r) => r.ok), `some served (${results.filter((r) => r.ok).length})`);
+    const after = await metricsOf();
     t.ok(after(/^conveyor_frontend_rate_limiter_entries\{table="keys"\}/) <= MAX_TRACKED, `the limiter keeps at most ${MAX_TRACKED} keys`);
     const growth = after(/^process_resident_memory_bytes/) - rssBefore;
     t.ok(growth < 128 * 1024 * 1024, `the frontend’s memory stayed bounded (RSS grew ${(growth / 1048576).toFixed(1)} MiB)`);
-    const health = await request(`${stack.endpoint}/health`);
+    const health = await request(`${open.url}/health`);
     t.equal(health.statusCode, 200, 'and it is still up');
     await health.body.dump();
   });

@@ -23,11 +23,13 @@ export function countAuthFailure(request: FastifyRequest, reason: string): void 
   request.server.conveyorMetrics.authFailures.inc({ reason });
 }
 
-const KNOWN_ACTIONS = new Set([...Object.keys(HANDLERS), ...NATIVE_ACTIONS]);
+// Built on first use: invoke.ts (HANDLERS) reaches this module through auth/, so it may not be initialized yet at import.
+let knownActions: Set<string> | undefined;
 
 /** Action label values are bounded: names not served here count as `unknown`. */
 function actionLabel(action: string | undefined): string {
-  return action !== undefined && KNOWN_ACTIONS.has(action) ? action : 'unknown';
+  knownActions ??= new Set([...Object.keys(HANDLERS), ...NATIVE_ACTIONS]);
+  return action !== undefined && knownActions.has(action) ? action : 'unknown';
 }
 
 export function registerObservability(app: FastifyInstance, metrics: FrontendMetrics): void {
