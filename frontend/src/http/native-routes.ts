@@ -4,7 +4,8 @@
  * when the caller asks (`maxEntries`, up to 1,000). Receipt handles name their cluster, as on the
  * JSON protocol. Queue administration goes through the metadata service.
  */
-import type { FastifyInstance } from 'fastify';
+import { createGunzip } from 'node:zlib';
+import type { FastifyInstance, preParsingHookHandler } from 'fastify';
 import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
 import { DedupCache } from '../core/dedup-cache.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
@@ -108,6 +109,21 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
   },
 };
 
+/**
+ * `content-encoding: gzip` request bodies (the SDK compresses large batches when asked) are
+ * inflated before parsing; the body limit then applies to the inflated size. Fastify compares the
+ * Content-Length with the bytes received on the wire, so the stream reports those.
+ */
+const gunzipBody: preParsingHookHandler = async (request, _reply, payload) => {
+  const encoding = request.headers['content-encoding'];
+  if (encoding === undefined || encoding === 'identity') return payload;
+  if (encoding !== 'gzip') throw new ConveyorError('InvalidParameterValue', `Unsupported content-encoding "${String(encoding)}": only gzip is accepted.`);
+  const inflated = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
+  payload.on('data', (chunk: Buffer) => (inflated.receivedEncodedLength += chunk.length));
+  payload.on('error', (error) => inflated.destroy(error));
+  return payload.pipe(inflated);
+};
+
 export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup: DedupCache): void {
   app.addContentTypeParser(NATIVE_CONTENT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => {
     try {
@@ -116,7 +132,7 @@ export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup
       done(new ConveyorError('InvalidParameterValue', 'The request body is not valid msgpack.'), undefined);
     }
   });
-  app.post<{ Params: { action: string } }>('/native/:action', async (request, reply) => {
+  app.post<{ Params: { action: string } }>('/native/:action', { preParsing: gunzipBody }, async (request, reply) => {
     const { action } = request.params;
     const handler = Object.hasOwn(HANDLERS, action) ? (HANDLERS as Record<string, (r: Router, b: unknown, d: DedupCache) => Promise<unknown>>)[action] : undefined;
     try {
