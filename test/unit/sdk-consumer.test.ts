@@ -17,7 +17,7 @@ class MemoryQueue implements ConsumerQueue {
 
   constructor(readonly name: string, readonly fifo: boolean, private readonly timers: FakeTimers) {}
 
-  add(count: number, group = (i: number): string | undefined => undefined): void {
+  add(count: number, group = (_i: number): string | undefined => undefined): void {
     for (let i = 0; i < count; i++) {
       const g = group(i);
       this.visible.push({ messageId: `m${i}`, receiptHandle: `h${i}`, body: `b${i}`, md5OfBody: '', systemAttributes: { SentTimestamp: '0', ApproximateReceiveCount: '1', ApproximateFirstReceiveTimestamp: '0', ...(g !== undefined && { MessageGroupId: g }) } });
