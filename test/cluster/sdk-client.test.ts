@@ -1,0 +1,175 @@
+/**
+ * The client SDK against a real local stack: the queue API and administration, local refusals
+ * before any request, typed server errors, gzip bodies, and fast-check properties — any sequence
+ * of sends (sizes, groups, attributes) is received at least once with body and attributes intact,
+ * FIFO groups in order, and nothing is received after it was deleted.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { checkMessageBody, Conveyor, type MessageAttributes, type OutgoingMessage, type ReceivedMessage } from '@conveyor/client-sdk';
+import { startStack } from '../support/index.ts';
+import { TEST_CREDENTIALS } from '../support/credentials.ts';
+
+/** Whether SQS allows this text in a body or string attribute. */
+function allowedText(text: string): boolean {
+  try {
+    checkMessageBody(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Attributes as comparable text: names sorted, binary values as base64. */
+function canonical(attributes: MessageAttributes | undefined): string {
+  const entries = Object.entries(attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify(entries.map(([name, v]) => [name, v.DataType, v.StringValue ?? Buffer.from(v.BinaryValue!).toString('base64')]));
+}
+
+t.test('the SDK against a local stack', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  const conveyor = new Conveyor({ endpoint: stack.endpoint, credentials: TEST_CREDENTIALS });
+  t.teardown(() => conveyor.close());
+
+  t.test('send, receive, delete, change visibility', async (t) => {
+    const queue = await conveyor.createQueue('basics', { visibilityTimeoutSeconds: 10 });
+    const sent = await queue.send({ body: 'hello', attributes: { kind: { DataType: 'String', StringValue: 'greeting' } } });
+    t.match(sent, { messageId: /^[0-9a-f-]{36}$/, duplicate: false }, 'a send answers its message id');
+    const many = await queue.sendMany(['a', 'b', { body: '' }]);
+    t.same(many.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected'], 'sendMany: one outcome per message');
+    t.match(many[2], { reason: { code: 'MissingParameter' } }, 'the bad one fails alone, before sending');
+    const got = await queue.receive({ max: 10, waitSeconds: 1 });
+    t.equal(got.length, 3, 'received the three good messages');
+    const hello = got.find((m) => m.body === 'hello')!;
+    t.same(hello.attributes, { kind: { DataType: 'String', StringValue: 'greeting' } }, 'attributes intact');
+    await Promise.all(got.filter((m) => m !== hello).map((m) => queue.delete(m)));
+    await queue.changeVisibility(hello, 0);
+    const again = await queue.receive({ max: 10, waitSeconds: 1 });
+    t.same(again.map((m) => m.body), ['hello'], 'visibility 0 makes it receivable at once; the deleted ones are gone');
+    const [good, bad] = await Promise.allSettled([queue.delete(again[0]!), queue.delete('not-a-handle')]);
+    t.equal(good.status, 'fulfilled', 'in one batch, the good delete succeeds');
+    t.match(bad, { status: 'rejected', reason: { code: 'ReceiptHandleIsInvalid' } }, 'and the bad handle fails its own delete with the server code');
+  });
+
+  t.test('administration with typed attributes', async (t) => {
+    const dlq = await conveyor.createQueue('admin-dlq');
+    const dlqArn = (await dlq.getAttributes()).arn;
+    const queue = await conveyor.createQueue('admin', { delaySeconds: 1, messageRetentionPeriodSeconds: 3_600, redrivePolicy: { deadLetterTargetArn: dlqArn, maxReceiveCount: 3 } });
+    const described = await queue.getAttributes();
+    t.match(described.attributes, { delaySeconds: 1, messageRetentionPeriodSeconds: 3_600, redrivePolicy: { deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }, fifoQueue: false });
+    await queue.setAttributes({ delaySeconds: 0, visibilityTimeoutSeconds: 45, redrivePolicy: null });
+    const changed = (await queue.getAttributes()).attributes;
+    t.equal(changed.delaySeconds, 0);
+    t.equal(changed.visibilityTimeoutSeconds, 45);
+    t.equal(changed.redrivePolicy, undefined, 'the redrive policy was removed');
+    const fifo = await conveyor.createQueue('admin.fifo', { contentBasedDeduplication: true });
+    t.match((await fifo.getAttributes()).attributes, { fifoQueue: true, contentBasedDeduplication: true }, 'a .fifo name makes a FIFO queue');
+    t.same((await conveyor.listQueues('admin')).sort(), ['admin', 'admin-dlq', 'admin.fifo']);
+    await queue.send('x');
+    await queue.flush();
+    await queue.purge();
+    t.equal((await queue.getAttributes()).counts.visible, 0, 'purged');
+    await queue.deleteQueue();
+    await t.rejects(queue.getAttributes(), { code: 'QueueDoesNotExist', requestId: /.+/ }, 'server errors carry the code and the request id');
+    const err = await queue.send('gone').catch((e: unknown) => e);
+    t.match(err, { code: 'QueueDoesNotExist', retryable: false });
+  });
+
+  t.test('bad input is refused locally, before any request', async (t) => {
+    const std = conveyor.queue('local-checks');
+    const fifo = conveyor.queue('local-checks.fifo');
+    const before = conveyor.retries;
+    await t.rejects(std.send({ body: 'x'.repeat(1_048_577) }), { code: 'InvalidParameterValue', message: /shorter than 1048576/ });
+    await t.rejects(std.send({ body: 'bad \u0000' }), { code: 'InvalidMessageContents' });
+    await t.rejects(std.send({ body: 'x', attributes: { n: { DataType: 'Number', StringValue: 'abc' } } }), { code: 'InvalidParameterValue' });
+    await t.rejects(std.send({ body: 'x', attributes: { b: { DataType: 'Binary', StringValue: 'abc' } } as MessageAttributes }), { code: 'InvalidParameterValue' });
+    await t.rejects(std.send({ body: 'x', dedupId: 'd' }), { code: 'InvalidParameterValue', message: /not valid for this queue type/ }, 'a dedup id on a standard queue');
+    await t.rejects(fifo.send({ body: 'x' }), { code: 'MissingParameter', message: /MessageGroupId/ }, 'a FIFO send without a group');
+    await t.rejects(fifo.send({ body: 'x', groupId: 'g', delaySeconds: 5 }), { code: 'InvalidParameterValue', message: /not valid for this queue type/ }, 'a per-message delay on a FIFO queue');
+    await t.rejects(std.receive({ max: 11 }), { code: 'InvalidParameterValue', message: /between 1 and 10/ });
+    await t.rejects(std.changeVisibility('h', 50_000), { code: 'InvalidParameterValue' });
+    await t.rejects(conveyor.createQueue('bad name!'), { code: 'InvalidParameterValue' });
+    await t.rejects(conveyor.createQueue('q', { visibilityTimeoutSeconds: 99_999 }), { code: 'InvalidAttributeValue' });
+    t.throws(() => new Conveyor({ endpoint: stack.endpoint } as never), { code: 'InvalidParameterValue', message: /credentials/ }, 'credentials are required');
+    t.throws(() => new Conveyor({ credentials: 'none', sendBatching: { lingerMs: -1 } }), { message: /sendBatching.lingerMs/ });
+    t.throws(() => new Conveyor({ credentials: 'none', colour: 'red' } as never), { message: /colour/ }, 'unknown options are refused');
+    t.equal(conveyor.retries, before, 'nothing was sent or retried');
+    await t.rejects(conveyor.listQueues('local-checks').then((names) => (names.length === 0 ? Promise.reject(new Error('none')) : names)), { message: 'none' }, 'no queue was created by any of it');
+  });
+
+  t.test('gzip-compressed batches are accepted', async (t) => {
+    const zipped = new Conveyor({ endpoint: stack.endpoint, credentials: TEST_CREDENTIALS, gzipMinBytes: 0 });
+    t.teardown(() => zipped.close());
+    const queue = await zipped.createQueue('gzip');
+    const bodies = Array.from({ length: 300 }, (_, i) => `compressible ${i} `.repeat(40));
+    const sent = await Promise.all(bodies.map((b) => queue.send(b)));
+    t.equal(new Set(sent.map((s) => s.messageId)).size, 300, 'every message sent through gzip bodies');
+    const got: string[] = [];
+    for (let i = 0; i < 100 && got.length < 300; i++) {
+      const batch = await queue.receive({ max: 10, waitSeconds: 1 });
+      got.push(...batch.map((m) => m.body));
+      await Promise.all(batch.map((m) => queue.delete(m)));
+    }
+    t.same(got.sort(), [...bodies].sort(), 'and received intact');
+  });
+
+  t.test('property: sent messages are received with body and attributes intact, FIFO groups in order, none after deletion', async (t) => {
+    const attributeArb = fc.dictionary(
+      fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/),
+      fc.oneof(
+        fc.string({ minLength: 1, maxLength: 20, unit: 'binary' }).filter(allowedText).map((s) => ({ DataType: 'String', StringValue: s })),
+        fc.integer().map((n) => ({ DataType: 'Number', StringValue: String(n) })),
+        fc.uint8Array({ minLength: 1, maxLength: 16 }).map((b) => ({ DataType: 'Binary.raw', BinaryValue: b })),
+      ),
+      { maxKeys: 3 },
+    );
+    const messageArb = fc.record({ size: fc.integer({ min: 1, max: 3_000 }), group: fc.integer({ min: 0, max: 3 }), attributes: attributeArb });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(messageArb, { minLength: 1, maxLength: 40 }), fc.boolean(), async (specs, fifo) => {
+        run += 1;
+        const name = fifo ? `prop-${run}.fifo` : `prop-${run}`;
+        const queue = await conveyor.createQueue(name, fifo ? { contentBasedDeduplication: false } : {});
+        const outgoing: OutgoingMessage[] = specs.map((s, i) => ({
+          body: `${i}:`.padEnd(s.size, 'x'),
+          ...(Object.keys(s.attributes).length > 0 && { attributes: s.attributes }),
+          ...(fifo && { groupId: `g${s.group}`, dedupId: `d${i}` }),
+        }));
+        await Promise.all(outgoing.map((m) => queue.send(m)));
+        const seen = new Map<number, ReceivedMessage>();
+        const lastInGroup = new Map<string, number>();
+        const deleted = new Set<string>();
+        const consumer = queue.consume(async (m) => {
+          const index = Number(m.body.slice(0, m.body.indexOf(':')));
+          if (deleted.has(m.messageId)) throw new Error(`message ${index} received after deletion`);
+          const group = m.systemAttributes.MessageGroupId;
+          if (fifo && group !== undefined) {
+            const last = lastInGroup.get(group) ?? -1;
+            if (index < last) throw new Error(`group ${group}: ${index} after ${last}`);
+            lastInGroup.set(group, index);
+          }
+          seen.set(index, m);
+        }, { concurrency: 8, waitSeconds: 1, visibilityTimeout: 30, onProcessed: (m) => deleted.add(m.messageId), onError: (e, stage) => { if (stage === 'handler') failures.push(e); } });
+        const failures: unknown[] = [];
+        const deadline = Date.now() + 20_000;
+        while (seen.size < outgoing.length && failures.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await consumer.stop();
+        if (failures.length > 0) throw failures[0];
+        if (seen.size !== outgoing.length) throw new Error(`received ${seen.size} of ${outgoing.length}`);
+        for (const [i, m] of seen) {
+          const want = outgoing[i]!;
+          if (m.body !== want.body) throw new Error(`message ${i}: body changed`);
+          const got = canonical(m.attributes);
+          const expected = canonical(want.attributes);
+          if (got !== expected) throw new Error(`message ${i}: attributes ${got} != ${expected}`);
+        }
+        const after = await queue.receive({ max: 10, waitSeconds: 0 });
+        if (after.length > 0) throw new Error(`${after.length} message(s) received after every message was deleted`);
+        await queue.deleteQueue();
+      }),
+      { numRuns: 15, endOnFailure: true },
+    );
+    t.pass('held for every generated sequence');
+  });
+});
