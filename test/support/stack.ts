@@ -19,9 +19,9 @@ export interface FrontendProcess {
   stop(): Promise<void>;
 }
 
-/** Starts frontend/src/main.ts against a metadata service and waits for /health. */
-export async function startFrontend(metadataUrl: string, extraArgs: string[] = []): Promise<FrontendProcess> {
-  const [port] = (await findFreePorts(1)) as [number];
+/** Starts frontend/src/main.ts against a metadata service and waits for /health (on `options.port` to bring one back where it was). */
+export async function startFrontend(metadataUrl: string, extraArgs: string[] = [], options: { port?: number } = {}): Promise<FrontendProcess> {
+  const port = options.port ?? ((await findFreePorts(1)) as [number])[0];
   const dir = makeTempDir('conveyor-frontend-');
   const logFile = join(dir, 'frontend.log');
   const url = `http://127.0.0.1:${port}`;
