@@ -15,8 +15,10 @@ export interface BatchingOptions {
   maxEntries?: number;
   /** Bytes of message data per request at most (sends only). */
   maxBytes?: number;
-  /** How long the first entry may wait for others before its batch goes. */
+  /** How long the first entry may wait for others before its batch goes, while other batches are in flight. */
   lingerMs?: number;
+  /** The same while no batch is in flight; 0 sends at the end of the current tick (a lone message does not wait). */
+  idleLingerMs?: number;
   /** Requests of this kind in flight at once per queue. */
   maxInFlight?: number;
 }
@@ -57,8 +59,8 @@ export const CLIENT_DEFAULTS = Object.freeze({
   region: 'us-east-1',
   requestTimeoutMs: 10_000,
   connectionsPerEndpoint: 16,
-  sendBatching: Object.freeze({ maxEntries: 1_000, maxBytes: LIMITS.maxBatchBytes, lingerMs: 2, maxInFlight: 4 }),
-  ackBatching: Object.freeze({ maxEntries: 1_000, maxBytes: LIMITS.maxBatchBytes, lingerMs: 2, maxInFlight: 4 }),
+  sendBatching: Object.freeze({ maxEntries: 1_000, maxBytes: LIMITS.maxBatchBytes, lingerMs: 2, idleLingerMs: 0, maxInFlight: 4 }),
+  ackBatching: Object.freeze({ maxEntries: 1_000, maxBytes: LIMITS.maxBatchBytes, lingerMs: 2, idleLingerMs: 0, maxInFlight: 4 }),
 });
 
 /** The native API's largest batch. */
@@ -95,11 +97,12 @@ function positive(option: string, value: number, { integer = true, zero = false,
 }
 
 function batching(name: string, given: BatchingOptions | undefined, defaults: BatcherOptions): BatcherOptions {
-  for (const key of Object.keys(given ?? {})) if (!['maxEntries', 'maxBytes', 'lingerMs', 'maxInFlight'].includes(key)) throw bad(`${name}.${key}`, 'unknown option.');
+  for (const key of Object.keys(given ?? {})) if (!['maxEntries', 'maxBytes', 'lingerMs', 'idleLingerMs', 'maxInFlight'].includes(key)) throw bad(`${name}.${key}`, 'unknown option.');
   return {
     maxEntries: positive(`${name}.maxEntries`, given?.maxEntries ?? defaults.maxEntries, { max: MAX_NATIVE_BATCH }),
     maxBytes: positive(`${name}.maxBytes`, given?.maxBytes ?? defaults.maxBytes),
     lingerMs: positive(`${name}.lingerMs`, given?.lingerMs ?? defaults.lingerMs, { integer: false, zero: true }),
+    idleLingerMs: positive(`${name}.idleLingerMs`, given?.idleLingerMs ?? defaults.idleLingerMs ?? 0, { integer: false, zero: true }),
     maxInFlight: positive(`${name}.maxInFlight`, given?.maxInFlight ?? defaults.maxInFlight),
   };
 }

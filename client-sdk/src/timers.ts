@@ -10,17 +10,20 @@ export type TimerHandle = unknown;
 export interface Timers {
   /** Milliseconds on a monotonic-enough clock (only differences are used). */
   now(): number;
-  /** Calls `fn` after `ms` milliseconds. */
+  /** Calls `fn` after `ms` milliseconds (0: at the end of the current tick, after pending I/O callbacks). */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer set by `setTimeout` (a no-op if it already ran). */
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The real clock: `performance.now()` and Node's timers. */
+/** The real clock: `performance.now()` and Node's timers (setImmediate for 0, which setTimeout would round up to 1 ms). */
 export const REAL_TIMERS: Timers = Object.freeze({
   now: () => performance.now(),
-  setTimeout: (fn: () => void, ms: number): TimerHandle => setTimeout(fn, ms),
-  clearTimeout: (handle: TimerHandle): void => clearTimeout(handle as NodeJS.Timeout),
+  setTimeout: (fn: () => void, ms: number): TimerHandle => (ms <= 0 ? { immediate: setImmediate(fn) } : setTimeout(fn, ms)),
+  clearTimeout: (handle: TimerHandle): void => {
+    if (typeof handle === 'object' && handle !== null && 'immediate' in handle) clearImmediate(handle.immediate as NodeJS.Immediate);
+    else clearTimeout(handle as NodeJS.Timeout);
+  },
 });
 
 /** Resolves after `ms` on `timers`; rejects with the signal's reason if it aborts first. */

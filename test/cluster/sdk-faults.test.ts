@@ -4,7 +4,7 @@
  * answers) — every acknowledged message is delivered, duplicates are counted, none is lost — and
  * a circuit breaker that opens against a dead endpoint and closes when it comes back.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Conveyor, type BreakerState, type Queue } from '@conveyor/client-sdk';
 import { startFrontend, startStack } from '../support/index.ts';
 import { TEST_CREDENTIALS } from '../support/credentials.ts';
@@ -53,7 +53,7 @@ async function drain(queue: Queue, acked: Set<number>): Promise<Map<number, numb
   return seen;
 }
 
-function report(t: Tap.Test, run: { acked: Set<number>; failed: unknown[]; ackedBeforeFault: number }, seen: Map<number, number>, retries: number): void {
+function report(t: Test, run: { acked: Set<number>; failed: unknown[]; ackedBeforeFault: number }, seen: Map<number, number>, retries: number): void {
   const { acked, failed, ackedBeforeFault } = run;
   const lost = [...acked].filter((i) => !seen.has(i));
   const duplicates = [...seen.values()].reduce((sum, n) => sum + n - 1, 0);

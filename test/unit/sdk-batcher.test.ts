@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Batcher, ConveyorError, type BatcherOptions, type EntryOutcome } from '@conveyor/client-sdk';
 import { FakeTimers, settle } from '../support/fake-timers.ts';
 
-const OPTIONS: BatcherOptions = { maxEntries: 4, maxBytes: 100, lingerMs: 2, maxInFlight: 1 };
+const OPTIONS: BatcherOptions = { maxEntries: 4, maxBytes: 100, lingerMs: 2, idleLingerMs: 2, maxInFlight: 1 };
 
 /** An executor that records batches and answers when the test says so. */
 function recorder() {
@@ -30,6 +30,22 @@ t.test('a batch waits for the linger, then goes with everything gathered', async
   t.same(r.batches, [[1, 2, 3]], 'one batch at 2 ms');
   r.answers.shift()!();
   t.same(await Promise.all(results), ['v1', 'v2', 'v3'], 'each caller gets its own value');
+});
+
+t.test('while nothing is in flight, a batch goes at the end of the tick; while batches are in flight, it lingers', async (t) => {
+  const timers = new FakeTimers();
+  const r = recorder();
+  const b = new Batcher({ ...OPTIONS, idleLingerMs: 0, maxInFlight: 2 }, r.execute, timers);
+  void b.add(1, 1);
+  void b.add(2, 1);
+  await timers.advanceAsync(0);
+  t.same(r.batches, [[1, 2]], 'idle: what one tick gathered goes without waiting');
+  void b.add(3, 1);
+  await timers.advanceAsync(1);
+  t.same(r.batches.length, 1, 'busy: the next batch lingers');
+  await timers.advanceAsync(1);
+  t.same(r.batches[1], [3], 'for lingerMs');
+  for (const a of r.answers) a();
 });
 
 t.test('a full batch goes at once, by count and by bytes', async (t) => {

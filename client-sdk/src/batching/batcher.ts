@@ -1,6 +1,6 @@
 /**
  * Gathers single requests into batches: a batch is cut when it reaches `maxEntries` or `maxBytes`,
- * or when the first entry has waited `lingerMs`. Up to `maxInFlight` batches are executed at once;
+ * or when the first entry has waited `lingerMs` (`idleLingerMs` when no batch is in flight). Up to `maxInFlight` batches are executed at once;
  * while all those slots are busy an expired linger does not cut, so the open batch keeps growing
  * and load turns into larger batches rather than a queue of small ones. Each caller's promise
  * settles with its own entry's outcome. Pure apart from the injected timers and executor.
@@ -14,8 +14,13 @@ export interface BatcherOptions {
   maxEntries: number;
   /** Bytes per batch at most (as counted by the caller of `add`); a larger single entry goes alone. */
   maxBytes: number;
-  /** How long the first entry of a batch may wait for company. */
+  /** How long the first entry of a batch may wait for company while other batches are in flight. */
   lingerMs: number;
+  /**
+   * The same wait while nothing is in flight. 0 (the default) sends at the end of the current tick:
+   * a lone message does not wait, and a burst of sends made in one tick still shares a batch.
+   */
+  idleLingerMs?: number;
   /** Batches executing at once. */
   maxInFlight: number;
 }
@@ -75,7 +80,10 @@ export class Batcher<I, O> {
     this.#openBytes += bytes;
     this.#pending += 1;
     if (batch.entries.length >= this.options.maxEntries || this.#openBytes >= this.options.maxBytes) this.#cut();
-    else if (batch.entries.length === 1) this.#timer = this.timers.setTimeout(() => this.#lingerDone(), this.options.lingerMs);
+    else if (batch.entries.length === 1) {
+      const linger = this.#inFlight === 0 ? (this.options.idleLingerMs ?? 0) : this.options.lingerMs;
+      this.#timer = this.timers.setTimeout(() => this.#lingerDone(), linger);
+    }
     return result;
   }
 
