@@ -43,7 +43,7 @@ export type ReceivedMessage = NativeReceivedMessage;
 
 /** Options of a receive. */
 export interface ReceiveOptions {
-  /** Messages at most (1–10). Default 10. */
+  /** Messages at most: 1–1,000 (the native API's bound; SQS's protocols allow 10). Default 10. */
   max?: number;
   /** Long-poll seconds (0–20) to wait for a message. Default: the queue's ReceiveMessageWaitTimeSeconds. */
   waitSeconds?: number;

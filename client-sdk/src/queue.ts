@@ -14,7 +14,7 @@ import { isRetryable, nextRetryDelayMs } from './resilience/backoff.ts';
 import { sleep } from './timers.ts';
 import type { HttpTransport } from './transport/http-transport.ts';
 import {
-  checkMaxNumberOfMessages, checkReceiveRequestAttemptId, checkVisibilityTimeout, checkWaitTimeSeconds, ConveyorError, invalidParameter, isErrorCode,
+  checkIntegerInRange, checkReceiveRequestAttemptId, checkVisibilityTimeout, checkWaitTimeSeconds, ConveyorError, invalidParameter, isErrorCode,
   isFifoName, LIMITS, type NativeBatchFailure, type NativeSendEntry,
 } from './wire/index.ts';
 
@@ -79,7 +79,7 @@ export class Queue {
   async receive(options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
     const request = {
       queue: this.name,
-      maxMessages: checkMaxNumberOfMessages(options.max ?? LIMITS.maxReceiveMessages),
+      maxMessages: checkIntegerInRange('MaxNumberOfMessages', options.max ?? LIMITS.maxReceiveMessages, 1, MAX_NATIVE_BATCH, `Must be between 1 and ${MAX_NATIVE_BATCH}, if provided.`),
       ...(options.waitSeconds !== undefined && { waitTimeSeconds: checkWaitTimeSeconds(options.waitSeconds) }),
       ...(options.visibilityTimeout !== undefined && { visibilityTimeoutSeconds: checkVisibilityTimeout(options.visibilityTimeout) }),
       ...(options.attemptId !== undefined && { attemptId: checkReceiveRequestAttemptId(options.attemptId) }),
