@@ -6,6 +6,7 @@
  * failure leaves the message for redelivery or sets a backoff visibility. `stop()` (or the
  * signal) ends polling, releases buffered messages, waits for running handlers and flushes.
  */
+import { setMaxListeners } from 'node:events';
 import { backoffDelayMs } from '../resilience/backoff.ts';
 import { sleep, type TimerHandle, type Timers } from '../timers.ts';
 import type { ReceivedMessage } from '../messages.ts';
@@ -126,6 +127,7 @@ export class Consumer {
     private readonly random: () => number,
   ) {
     this.#settings = settingsOf(options);
+    setMaxListeners(0, this.#stopping.signal); // every poll listens to it
     if (options.signal?.aborted) this.#stopping.abort();
     options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     const pollers = Array.from({ length: this.#settings.pollers }, () => this.#poll());
