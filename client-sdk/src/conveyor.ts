@@ -9,6 +9,7 @@ import type { BreakerState } from './resilience/circuit-breaker.ts';
 import { HttpTransport } from './transport/http-transport.ts';
 import { checkQueueName, ConveyorError } from './wire/index.ts';
 
+/** The Conveyor client: one per process is enough (it pools connections and batches per queue). */
 export class Conveyor {
   readonly #options: ResolvedOptions;
   readonly #transport: HttpTransport;

@@ -35,6 +35,7 @@ export interface QueueContext {
   options: ResolvedOptions;
 }
 
+/** A queue's handle, from `conveyor.queue(name)` or `conveyor.createQueue(name)`. */
 export class Queue {
   /** Whether this is a FIFO queue (its name ends in `.fifo`). */
   readonly fifo: boolean;
@@ -168,8 +169,10 @@ export class Queue {
       entries.forEach((e, i) => (e.idempotencyKey ??= prefix + ENTRY_IDS[i]));
     }
     return this.#rounds(entries, async (batch) => {
-      const res = await this.context.transport.call('SendMessageBatch', { queue: this.name, entries: batch, maxEntries: MAX_NATIVE_BATCH });
+      const meta: { requestId?: string } = {};
+      const res = await this.context.transport.call('SendMessageBatch', { queue: this.name, entries: batch, maxEntries: MAX_NATIVE_BATCH }, { meta });
       return {
+        requestId: meta.requestId,
         successful: res.successful.map((s) => ({ id: s.id, value: { messageId: s.messageId, sequenceNumber: s.sequenceNumber, md5OfBody: s.md5OfBody, duplicate: s.duplicate === true } })),
         failed: res.failed,
       };
@@ -178,15 +181,16 @@ export class Queue {
 
   #executeAcks(action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch', entries: readonly AckEntry[] | readonly VisibilityEntry[]): Promise<Array<EntryOutcome<void>>> {
     return this.#rounds(entries, async (batch) => {
-      const res = await this.context.transport.call(action, { queue: this.name, entries: batch as VisibilityEntry[], maxEntries: MAX_NATIVE_BATCH });
-      return { successful: res.successful.map((s) => ({ id: s.id, value: undefined })), failed: res.failed };
+      const meta: { requestId?: string } = {};
+      const res = await this.context.transport.call(action, { queue: this.name, entries: batch as VisibilityEntry[], maxEntries: MAX_NATIVE_BATCH }, { meta });
+      return { requestId: meta.requestId, successful: res.successful.map((s) => ({ id: s.id, value: undefined })), failed: res.failed };
     });
   }
 
   /** Sends `entries` (ids assigned by position), then resends the retryable failures until the deadline. */
   async #rounds<E extends { id: string }, O>(
     entries: readonly E[],
-    call: (batch: E[]) => Promise<{ successful: Array<{ id: string; value: O }>; failed: NativeBatchFailure[] }>,
+    call: (batch: E[]) => Promise<{ requestId: string | undefined; successful: Array<{ id: string; value: O }>; failed: NativeBatchFailure[] }>,
   ): Promise<Array<EntryOutcome<O>>> {
     const { timers, retry, random } = this.context.options;
     const deadline = timers.now() + retry.totalDeadlineMs;
@@ -198,7 +202,7 @@ export class Queue {
         entry.id = ENTRY_IDS[position]!;
         return entry;
       });
-      const { successful, failed } = await call(batch);
+      const { requestId, successful, failed } = await call(batch);
       for (const s of successful) {
         const index = todo[Number(s.id)];
         if (index !== undefined) outcomes[index] = { ok: true, value: s.value };
@@ -207,7 +211,7 @@ export class Queue {
       for (const f of failed) {
         const index = todo[Number(f.id)];
         if (index === undefined) continue;
-        const error = new ConveyorError(isErrorCode(f.code) ? f.code : 'InternalFailure', f.message, { queue: this.name, senderFault: f.senderFault });
+        const error = new ConveyorError(isErrorCode(f.code) ? f.code : 'InternalFailure', f.message, { queue: this.name, senderFault: f.senderFault, requestId });
         outcomes[index] = { ok: false, error };
         if (isRetryable(error)) again.push(index);
       }

@@ -43,6 +43,7 @@ interface Batch<I, O> {
   markSettled(): void;
 }
 
+/** Batches entries of type I whose outcomes are of type O (see the file's comment). */
 export class Batcher<I, O> {
   #open: Batch<I, O> | undefined;
   #openBytes = 0;

@@ -104,6 +104,7 @@ function settingsOf(options: ConsumeOptions): Settings {
   };
 }
 
+/** A running consumer, from `queue.consume(handler, options)`. */
 export class Consumer {
   /** Resolves when the consumer has stopped and everything it started has finished. */
   readonly done: Promise<void>;

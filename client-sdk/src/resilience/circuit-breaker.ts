@@ -21,6 +21,7 @@ export interface BreakerOptions {
 /** Breaker defaults: five failures in a row open it for two seconds. */
 export const DEFAULT_BREAKER: Readonly<BreakerOptions> = Object.freeze({ failureThreshold: 5, openMs: 2_000 });
 
+/** One endpoint's breaker; `onChange` hears every transition. */
 export class CircuitBreaker {
   #state: BreakerState = 'closed';
   #failures = 0;

@@ -37,6 +37,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Extra time one attempt may take beyond the request timeout (a long poll's wait). */
   extraTimeoutMs?: number;
+  /** Filled in with the answering server's request id (for errors about single entries of a batch). */
+  meta?: { requestId?: string };
 }
 
 /** Failures that say the endpoint itself is unwell (rather than the queue behind it). */
@@ -48,6 +50,7 @@ interface Endpoint {
   breaker: CircuitBreaker;
 }
 
+/** Signed msgpack calls to the native API, with retries, failover and a breaker per endpoint. */
 export class HttpTransport {
   readonly #endpoints: Endpoint[];
   readonly #signer: RequestSigner | undefined;
@@ -83,7 +86,7 @@ export class HttpTransport {
       let error: unknown;
       try {
         const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs + (options.extraTimeoutMs ?? 0), deadline - timers.now()));
-        const result = await this.#once<A>(endpoint, action, payload, timeoutMs, options.signal);
+        const result = await this.#once<A>(endpoint, action, payload, timeoutMs, options.signal, options.meta);
         endpoint.breaker.recordSuccess();
         return result;
       } catch (caught) {
@@ -138,7 +141,7 @@ export class HttpTransport {
     return signed;
   }
 
-  async #once<A extends NativeAction>(endpoint: Endpoint, action: A, payload: { bytes: Buffer; gzipped: boolean }, timeoutMs: number, signal: AbortSignal | undefined): Promise<NativeActions[A]['response']> {
+  async #once<A extends NativeAction>(endpoint: Endpoint, action: A, payload: { bytes: Buffer; gzipped: boolean }, timeoutMs: number, signal: AbortSignal | undefined, meta: { requestId?: string } | undefined): Promise<NativeActions[A]['response']> {
     const path = `/native/${action}`;
     let res;
     try {
@@ -161,6 +164,7 @@ export class HttpTransport {
       throw transportError(endpoint.url, action, error);
     }
     const requestId = headerValue(res.headers['x-amzn-requestid']);
+    if (meta && requestId !== undefined) meta.requestId = requestId;
     if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(answer);
     throw serverError(res.statusCode, answer, { requestId, endpoint: endpoint.url, action });
   }
