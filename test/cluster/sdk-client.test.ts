@@ -106,7 +106,8 @@ t.test('the SDK against a local stack', async (t) => {
       ),
       { maxKeys: 3 },
     );
-    const messageArb = fc.record({ size: fc.integer({ min: 1, max: 3_000 }), group: fc.integer({ min: 0, max: 3 }), attributes: attributeArb });
+    const sizeArb = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 3_000 }), weight: 9 }, { arbitrary: fc.integer({ min: 3_000, max: 262_144 }), weight: 1 });
+    const messageArb = fc.record({ size: sizeArb, group: fc.integer({ min: 0, max: 3 }), attributes: attributeArb });
     let run = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(messageArb, { minLength: 1, maxLength: 40 }), fc.boolean(), async (specs, fifo) => {
@@ -117,6 +118,7 @@ t.test('the SDK against a local stack', async (t) => {
           body: `${i}:`.padEnd(s.size, 'x'),
           ...(Object.keys(s.attributes).length > 0 && { attributes: s.attributes }),
           ...(fifo && { groupId: `g${s.group}`, dedupId: `d${i}` }),
+          ...(!fifo && s.group === 3 && { groupId: 'tenant-3' }), // a fair-queue tenant on a standard queue
         }));
         await Promise.all(outgoing.map((m) => queue.send(m)));
         const seen = new Map<number, ReceivedMessage>();
