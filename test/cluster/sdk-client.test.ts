@@ -6,7 +6,9 @@
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { checkMessageBody, Conveyor, type MessageAttributes, type OutgoingMessage, type ReceivedMessage } from '@conveyor/client-sdk';
+import { gzipSync } from 'node:zlib';
+import { request } from 'undici';
+import { checkMessageBody, Conveyor, encodeNative, RequestSigner, type MessageAttributes, type OutgoingMessage, type ReceivedMessage } from '@conveyor/client-sdk';
 import { startStack } from '../support/index.ts';
 import { TEST_CREDENTIALS } from '../support/credentials.ts';
 
@@ -94,6 +96,19 @@ t.test('the SDK against a local stack', async (t) => {
     t.same(got.sort(), [...bodies].sort(), 'and received intact');
     t.ok(largest > 10, `native receives take more than SQS's 10 at once (${largest})`);
     t.equal((await queue.getAttributes()).counts.inflight, 0, 'and the batched deletes removed them all');
+
+    const signer = new RequestSigner({ credentials: TEST_CREDENTIALS });
+    const raw = async (encoding: string, body: Buffer): Promise<number> => {
+      const url = `${stack.endpoint}/native/ListQueues`;
+      const headers = { 'content-type': 'application/x-msgpack', 'content-encoding': encoding };
+      const { host: _host, ...signed } = await signer.sign({ method: 'POST', url, headers, body });
+      const res = await request(url, { method: 'POST', headers: signed, body });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    t.equal(await raw('gzip', gzipSync(encodeNative({}))), 200, 'a gzipped body by hand');
+    t.equal(await raw('gzip', Buffer.from('not gzip at all')), 400, 'a corrupt gzip body is a 400, not a crash');
+    t.equal(await raw('br', encodeNative({})), 400, 'other encodings are refused');
   });
 
   t.test('property: sent messages are received with body and attributes intact, FIFO groups in order, none after deletion', async (t) => {
