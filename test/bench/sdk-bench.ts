@@ -112,17 +112,17 @@ function cpuSeconds(pid: number): number {
 }
 
 /** CPU used per process since `before`, in ms per 1,000 messages: the cost, whatever else the machine is doing. */
-function cpuReport(before: Map<string, number>, messages: number): string {
+function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<string, number>, messages: number): string {
   const parts: string[] = [];
-  for (const { pid, name } of [...childProcesses(), { pid: process.pid, name: 'bench' }]) {
+  for (const { pid, name } of processes) {
     const used = cpuSeconds(pid) - (before.get(name) ?? 0);
     parts.push(`${name} ${Math.round((used * 1000 * 1000) / messages)}`);
   }
   return `CPU ms per 1,000 messages (sent, received and deleted): ${parts.join(', ')}`;
 }
 
-function cpuSnapshot(): Map<string, number> {
-  return new Map([...childProcesses(), { pid: process.pid, name: 'bench' }].map(({ pid, name }) => [name, cpuSeconds(pid)]));
+function cpuSnapshot(processes: Array<{ pid: number; name: string }>): Map<string, number> {
+  return new Map(processes.map(({ pid, name }) => [name, cpuSeconds(pid)]));
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -215,8 +215,9 @@ const options: ConveyorOptions = {
   ackBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
 };
 const peaks: Record<string, number> = {};
+const children = childProcesses(); // found once: scanning /proc is not free
 const sample = (): void => {
-  for (const { pid, name } of childProcesses()) {
+  for (const { pid, name } of children) {
     const mb = peakRssMb(pid);
     if (mb !== undefined) peaks[name] = Math.max(peaks[name] ?? 0, mb);
   }
@@ -225,9 +226,10 @@ const sampler = setInterval(sample, 500);
 try {
   const suffix = Date.now().toString(36);
   log(`throughput: ${total} messages of ${size} bytes, ${producers} producers (${inFlight} sends in flight), ${consumers} consumers`);
-  const cpuBefore = cpuSnapshot();
+  const measured = [...children, { pid: process.pid, name: 'bench' }];
+  const cpuBefore = cpuSnapshot(measured);
   const { sendPerSec, receiveDeletePerSec } = await throughput(options, `bench-${suffix}`);
-  log(cpuReport(cpuBefore, total));
+  log(cpuReport(measured, cpuBefore, total));
   log(`latency: ${latencySamples} messages one at a time`);
   const { p50, p99 } = await latency(options, `bench-latency-${suffix}`);
   sample();
