@@ -202,7 +202,17 @@ export class Queue {
         entry.id = ENTRY_IDS[position]!;
         return entry;
       });
-      const { requestId, successful, failed } = await call(batch);
+      let answer;
+      try {
+        answer = await call(batch);
+      } catch (error) {
+        if (round === 0) throw error; // the whole batch failed
+        // A resend failed as a whole: only its entries fail, the ones answered before stay answered.
+        const failure = error instanceof Error ? error : new ConveyorError('InternalFailure', String(error));
+        for (const index of todo) outcomes[index] = { ok: false, error: failure };
+        break;
+      }
+      const { requestId, successful, failed } = answer;
       for (const s of successful) {
         const index = todo[Number(s.id)];
         if (index !== undefined) outcomes[index] = { ok: true, value: s.value };
