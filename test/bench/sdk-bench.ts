@@ -11,7 +11,9 @@
  *   npm run bench -- [--messages N] [--size BYTES] [--producers P] [--consumers C] [--in-flight W]
  *                    [--consumer-concurrency N] [--receive-batch N]
  *                    [--latency-samples N] [--batch-entries N] [--batches-in-flight N] [--replicas R] [--frontends F]
- *                    [--endpoint URL --access-key K --secret-key S] [--region R]
+ *                    [--endpoint URL --access-key K --secret-key S [--data-dir DIR]] [--region R]
+ * With --endpoint, --data-dir names a running `npm start`'s data directory: its run.json lists the
+ * backend nodes, whose peak memory is then reported too.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     replicas: { type: 'string', default: '3' },
     frontends: { type: 'string', default: '1' },
     endpoint: { type: 'string' },
+    'data-dir': { type: 'string' },
     'access-key': { type: 'string', default: 'local' },
     'secret-key': { type: 'string', default: 'local' },
     region: { type: 'string', default: 'us-east-1' },
@@ -215,7 +218,13 @@ const options: ConveyorOptions = {
   ackBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
 };
 const peaks: Record<string, number> = {};
-const children = childProcesses(); // found once: scanning /proc is not free
+/** The backend nodes a running `npm start` lists in its run.json (for --endpoint runs). */
+function runFileNodes(dir: string | undefined): Array<{ pid: number; name: string }> {
+  if (!dir) return [];
+  const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { nodes: Array<{ id: string; pid: number }> };
+  return info.nodes.map((n) => ({ pid: n.pid, name: `node-${n.id}` }));
+}
+const children = cluster ? childProcesses() : runFileNodes(values['data-dir']); // found once: scanning /proc is not free
 const sample = (): void => {
   for (const { pid, name } of children) {
     const mb = peakRssMb(pid);
