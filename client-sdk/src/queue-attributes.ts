@@ -48,8 +48,9 @@ export interface QueueDescription {
   rawAttributes: Readonly<Record<string, string>>;
   /** Approximate message counts. */
   counts: { visible: number; inflight: number; delayed: number };
-  /** Epoch milliseconds of creation and of the last attribute change. */
+  /** Epoch milliseconds of the queue's creation. */
   createdAt: number;
+  /** Epoch milliseconds of the last attribute change. */
   lastModifiedAt: number;
 }
 

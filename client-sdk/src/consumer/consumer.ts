@@ -14,11 +14,17 @@ import { checkIntegerInRange, checkVisibilityTimeout, checkWaitTimeSeconds, Conv
 
 /** What a consumer needs of its queue (a `Queue` handle). */
 export interface ConsumerQueue {
+  /** The queue's name. */
   readonly name: string;
+  /** Whether its messages come in groups that must be handled in order. */
   readonly fifo: boolean;
+  /** One (long-polling) receive. */
   receive(options: { max: number; waitSeconds: number; visibilityTimeout: number; signal: AbortSignal }): Promise<ReceivedMessage[]>;
+  /** Deletes a handled message. */
   delete(message: ReceivedMessage): Promise<void>;
+  /** Sets a held message's remaining invisibility. */
   changeVisibility(message: ReceivedMessage, seconds: number): Promise<void>;
+  /** Waits for pending deletes and visibility changes. */
   flush(): Promise<void>;
 }
 
@@ -63,10 +69,15 @@ export interface ConsumeOptions {
 
 /** Counts since the consumer started. */
 export interface ConsumerStats {
+  /** Messages received so far. */
   received: number;
+  /** Messages whose handler succeeded (their deletes are batched). */
   processed: number;
+  /** Handler calls that threw. */
   failed: number;
+  /** Handlers running now. */
   running: number;
+  /** Messages received and waiting for a handler now. */
   buffered: number;
 }
 
