@@ -52,7 +52,10 @@ export class Queue {
   ) {
     this.fifo = isFifoName(name);
     const { options } = context;
-    this.#sends = new Batcher(options.sendBatching, (entries) => this.#executeSends(entries), options.timers);
+    // FIFO: one send batch at a time, so sends reach the queue in the order they were made
+    // (two batches in flight could be applied, or retried, out of order).
+    const sendBatching = this.fifo ? { ...options.sendBatching, maxInFlight: 1 } : options.sendBatching;
+    this.#sends = new Batcher(sendBatching, (entries) => this.#executeSends(entries), options.timers);
     this.#deletes = new Batcher(options.ackBatching, (entries) => this.#executeAcks('DeleteMessageBatch', entries), options.timers);
     this.#visibility = new Batcher({ ...options.ackBatching, maxBytes: Number.MAX_SAFE_INTEGER }, (entries) => this.#executeAcks('ChangeMessageVisibilityBatch', entries), options.timers);
   }
