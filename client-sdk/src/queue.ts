@@ -171,29 +171,34 @@ export class Queue {
       const prefix = `${randomUUID()}.`;
       entries.forEach((e, i) => (e.idempotencyKey ??= prefix + ENTRY_IDS[i]));
     }
-    return this.#rounds(entries, async (batch) => {
-      const meta: { requestId?: string } = {};
-      const res = await this.context.transport.call('SendMessageBatch', { queue: this.name, entries: batch, maxEntries: MAX_NATIVE_BATCH }, { meta });
-      return {
-        requestId: meta.requestId,
-        successful: res.successful.map((s) => ({ id: s.id, value: { messageId: s.messageId, sequenceNumber: s.sequenceNumber, md5OfBody: s.md5OfBody, duplicate: s.duplicate === true } })),
-        failed: res.failed,
-      };
-    });
+    return this.#rounds(
+      entries,
+      async (batch) => {
+        const meta: { requestId?: string } = {};
+        const res = await this.context.transport.call('SendMessageBatch', { queue: this.name, entries: batch, maxEntries: MAX_NATIVE_BATCH }, { meta });
+        return { requestId: meta.requestId, successful: res.successful, failed: res.failed };
+      },
+      (s) => ({ messageId: s.messageId, sequenceNumber: s.sequenceNumber, md5OfBody: s.md5OfBody, duplicate: s.duplicate === true }),
+    );
   }
 
   #executeAcks(action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch', entries: readonly AckEntry[] | readonly VisibilityEntry[]): Promise<Array<EntryOutcome<void>>> {
-    return this.#rounds(entries, async (batch) => {
-      const meta: { requestId?: string } = {};
-      const res = await this.context.transport.call(action, { queue: this.name, entries: batch as VisibilityEntry[], maxEntries: MAX_NATIVE_BATCH }, { meta });
-      return { requestId: meta.requestId, successful: res.successful.map((s) => ({ id: s.id, value: undefined })), failed: res.failed };
-    });
+    return this.#rounds(
+      entries,
+      async (batch) => {
+        const meta: { requestId?: string } = {};
+        const res = await this.context.transport.call(action, { queue: this.name, entries: batch as VisibilityEntry[], maxEntries: MAX_NATIVE_BATCH }, { meta });
+        return { requestId: meta.requestId, successful: res.successful, failed: res.failed };
+      },
+      () => undefined,
+    );
   }
 
   /** Sends `entries` (ids assigned by position), then resends the retryable failures until the deadline. */
-  async #rounds<E extends { id: string }, O>(
+  async #rounds<E extends { id: string }, S extends { id: string }, O>(
     entries: readonly E[],
-    call: (batch: E[]) => Promise<{ requestId: string | undefined; successful: Array<{ id: string; value: O }>; failed: NativeBatchFailure[] }>,
+    call: (batch: E[]) => Promise<{ requestId: string | undefined; successful: readonly S[]; failed: readonly NativeBatchFailure[] }>,
+    valueOf: (success: S) => O,
   ): Promise<Array<EntryOutcome<O>>> {
     const { timers, retry, random } = this.context.options;
     const deadline = timers.now() + retry.totalDeadlineMs;
@@ -218,7 +223,7 @@ export class Queue {
       const { requestId, successful, failed } = answer;
       for (const s of successful) {
         const index = todo[Number(s.id)];
-        if (index !== undefined) outcomes[index] = { ok: true, value: s.value };
+        if (index !== undefined) outcomes[index] = { ok: true, value: valueOf(s) };
       }
       const again: number[] = [];
       for (const f of failed) {
