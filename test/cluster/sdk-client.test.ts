@@ -54,6 +54,18 @@ t.test('the SDK against a local stack', async (t) => {
     t.match(bad, { status: 'rejected', reason: { code: 'ReceiptHandleIsInvalid' } }, 'and the bad handle fails its own delete with the server code');
   });
 
+  t.test('close() waits for every send in flight', async (t) => {
+    const client = new Conveyor({ endpoint: stack.endpoint, credentials: TEST_CREDENTIALS });
+    const queue = await client.createQueue('closing');
+    let answered = 0;
+    const sends = Array.from({ length: 500 }, (_, i) => queue.send(`m${i}`).then(() => void (answered += 1)));
+    await client.close();
+    t.equal(answered, 500, 'every send was answered before close() resolved');
+    await Promise.all(sends);
+    await t.rejects(queue.send('late'), { code: 'ClientClosed' }, 'a closed client refuses');
+    t.equal((await conveyor.queue('closing').getAttributes()).counts.visible, 500, 'and all 500 are in the queue');
+  });
+
   t.test('administration with typed attributes', async (t) => {
     const dlq = await conveyor.createQueue('admin-dlq');
     const dlqArn = (await dlq.getAttributes()).arn;
