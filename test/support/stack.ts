@@ -26,6 +26,8 @@ export interface FrontendStartOptions {
   auth?: boolean;
   /** Serve HTTPS with these PEM files (the URL is then https://). */
   tls?: { certFile: string; keyFile: string; ca: string | Buffer };
+  /** Listen here (to bring a stopped frontend back where it was); a free port by default. */
+  port?: number;
 }
 
 /** Writes the test accounts' keys (TEST_CREDENTIALS, OTHER_TEST_CREDENTIALS) as a frontend keys file. */
@@ -37,7 +39,7 @@ export function writeTestKeysFile(dir: string): string {
 
 /** Starts frontend/src/main.ts against a metadata service and waits for /health. */
 export async function startFrontend(metadataUrl: string, extraArgs: string[] = [], options: FrontendStartOptions = {}): Promise<FrontendProcess> {
-  const [port] = (await findFreePorts(1)) as [number];
+  const port = options.port ?? ((await findFreePorts(1)) as [number])[0];
   const dir = makeTempDir('conveyor-frontend-');
   const logFile = join(dir, 'frontend.log');
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;

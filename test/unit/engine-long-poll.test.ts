@@ -163,3 +163,19 @@ t.test('concurrent long polls each get a different message', async (t) => {
   const got = await Promise.all(polls);
   t.same(got.flat().map((m) => m.body).sort(), ['a', 'b', 'c'], 'every message delivered exactly once');
 });
+
+t.test('a send applied while a long poll is between its empty look and its wait still wakes it', async (t) => {
+  const engine = await open(t);
+  await engine.createQueue('q');
+  // The send lands after 0…7 microtask turns of the poll: some of them fall inside the poll's
+  // commit barrier, after it looked and before it listened.
+  for (let turns = 0; turns < 8; turns++) {
+    const poll = timed(engine.receiveMessage('q', { waitTimeSeconds: 3 }));
+    for (let i = 0; i < turns; i++) await Promise.resolve();
+    await engine.sendMessage('q', { body: `m${turns}` });
+    const { value, elapsedMs } = await poll;
+    t.same(value.map((m) => m.body), [`m${turns}`], `sent after ${turns} turns: received`);
+    t.ok(elapsedMs < 1_500, `sent after ${turns} turns: woke after ${Math.round(elapsedMs)} ms, not at the end of the wait`);
+    await engine.deleteMessage('q', value[0]!.receiptHandle);
+  }
+});

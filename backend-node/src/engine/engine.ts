@@ -147,6 +147,8 @@ export class QueueEngine {
   private readonly newMessageId: () => string;
   private readonly bodies: LRUCache<string, MessageBody>;
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Notifications per queue so far: a long poll that saw this change while it looked must look again, not wait. */
+  private readonly changes = new Map<string, number>();
   /** FIFO receive attempts kept on this node for retries (not replicated: after a failover a retry gets new messages). */
   private readonly receiveAttempts = new LRUCache<string, ReceivedMessage[]>({ max: 10_000, ttl: RECEIVE_ATTEMPT_TTL_MS });
   private readonly arnPrefix: string;
@@ -348,10 +350,13 @@ export class QueueEngine {
     const input: ReceiveInput = { ...options, longPoll: waitSeconds > 0 };
     // Bounded: every pass either returns or waits for an event, a visibility deadline or the end of the poll.
     for (;;) {
+      const seen = this.changes.get(queue) ?? 0;
       const messages = await this.receiveOnce(queue, input);
       if (messages.length > 0 || options.signal?.aborted) return messages;
       const remaining = deadline - this.clock();
       if (remaining <= 0) return messages;
+      // A send applied while this pass awaited (the commit barrier) notified before we listened.
+      if ((this.changes.get(queue) ?? 0) !== seen) continue;
       await this.waitForMessages(queue, remaining, options.signal);
       if (this.closed || !this.machine.hasQueue(queue)) return [];
     }
@@ -428,6 +433,7 @@ export class QueueEngine {
   }
 
   private notify(queue: string): void {
+    this.changes.set(queue, (this.changes.get(queue) ?? 0) + 1);
     const set = this.waiters.get(queue);
     if (!set) return;
     for (const wake of [...set]) wake();

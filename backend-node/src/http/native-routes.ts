@@ -69,6 +69,8 @@ const handlers: { [A in NativeAction]: Handler<A> } = {
   async ReceiveMessage(engine, req, signal) {
     const messages = await engine.receiveMessage(requireString(req.queue, 'queue'), {
       maxMessages: optionalNumber(req.maxMessages, 'maxMessages'),
+      // The native API receives up to a batch's worth at once (the SQS protocols keep 10).
+      maxMessagesLimit: MAX_NATIVE_BATCH,
       visibilityTimeoutSeconds: optionalNumber(req.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds'),
       waitTimeSeconds: optionalNumber(req.waitTimeSeconds, 'waitTimeSeconds'),
       attemptId: typeof req.attemptId === 'string' ? req.attemptId : undefined,

@@ -13,6 +13,7 @@ import {
   LIMITS,
   checkDeduplicationId,
   checkDelaySeconds,
+  checkIntegerInRange,
   checkMaxNumberOfMessages,
   checkMessageAttributes,
   checkMessageBody,
@@ -58,6 +59,8 @@ export type SendOutcome =
 
 export interface ReceiveInput {
   maxMessages?: number;
+  /** The largest `maxMessages` allowed: SQS's 10 unless the native API allows more (up to its batch bound). */
+  maxMessagesLimit?: number;
   visibilityTimeoutSeconds?: number;
   /** Long polls never fail with OverLimit; they return nothing instead, as SQS does. */
   longPoll?: boolean;
@@ -303,7 +306,8 @@ export class QueueStateMachine {
     const state = this.queue(queueName);
     const { config } = state.record;
     const ts = this.timestamp(ctx.now);
-    const max = input.maxMessages === undefined ? 1 : checkMaxNumberOfMessages(input.maxMessages);
+    const limit = input.maxMessagesLimit ?? LIMITS.maxReceiveMessages;
+    const max = input.maxMessages === undefined ? 1 : limit === LIMITS.maxReceiveMessages ? checkMaxNumberOfMessages(input.maxMessages) : checkIntegerInRange('MaxNumberOfMessages', input.maxMessages, 1, limit);
     const visibilityMs = input.visibilityTimeoutSeconds === undefined ? config.visibilityTimeoutMs : checkVisibilityTimeout(input.visibilityTimeoutSeconds) * 1000;
     state.advance(ts);
     const room = this.options.maxInFlight - state.inflightCount;

@@ -55,6 +55,12 @@ export const ERROR_CODES = Object.freeze({
   /** Conveyor's own: the node cannot accept writes now (not enough in-sync replicas, storage failure). */
   ServiceUnavailable: code('com.amazon.coral.service#ServiceUnavailableException', 'ServiceUnavailable', 503, true, false),
   InternalFailure: code('com.amazon.coral.service#InternalFailure', 'InternalFailure', 500, true, false),
+  /** The SDK's own: a request got no answer within its timeout (it may still have been applied). */
+  RequestTimeout: code('conveyor#RequestTimeout', 'RequestTimeout', 504, true, false),
+  /** The SDK's own: every endpoint's circuit breaker is open, so the call failed without being sent. */
+  CircuitOpen: code('conveyor#CircuitOpen', 'CircuitOpen', 503, true, false),
+  /** The SDK's own: the client or consumer was closed before the call could be made. */
+  ClientClosed: code('conveyor#ClientClosed', 'ClientClosed', 400, false, true),
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -85,6 +91,12 @@ export class ConveyorError extends Error {
   get retryable(): boolean {
     return this.info.retryable;
   }
+
+  /** The server's request id (`x-amzn-RequestId`) when the error came from a server. */
+  get requestId(): string | undefined {
+    const id = this.context.requestId;
+    return typeof id === 'string' ? id : undefined;
+  }
 }
 
 export function isConveyorError(err: unknown, code?: ErrorCode): err is ConveyorError {
@@ -106,4 +118,9 @@ export function missingParameter(parameter: string): ConveyorError {
 
 export function queueDoesNotExist(queue: string): ConveyorError {
   return new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue });
+}
+
+/** Whether a code received over the wire is one this registry knows. */
+export function isErrorCode(text: unknown): text is ErrorCode {
+  return typeof text === 'string' && Object.hasOwn(ERROR_CODES, text);
 }

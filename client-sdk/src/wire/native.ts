@@ -91,6 +91,7 @@ export interface NativeActions {
     response: { successful: NativeSendSuccess[]; failed: NativeBatchFailure[] };
   };
   ReceiveMessage: {
+    /** `maxMessages` may go up to 1,000 on the native API (SQS's protocols keep 10). */
     request: { queue: string; maxMessages?: number; visibilityTimeoutSeconds?: number; waitTimeSeconds?: number; attemptId?: string };
     response: { messages: NativeReceivedMessage[] };
   };

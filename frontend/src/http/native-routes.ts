@@ -5,7 +5,8 @@
  * JSON protocol. Queue administration goes through the metadata service. `queue` is a name in
  * the caller's account or `<account>:<name>`; access is checked as on the JSON protocol.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createGunzip } from 'node:zlib';
+import type { FastifyInstance, FastifyRequest, preParsingHookHandler } from 'fastify';
 import './raw-body.ts';
 import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
 import { DedupCache } from '../core/dedup-cache.ts';
@@ -127,16 +128,37 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
   },
 };
 
+/**
+ * `content-encoding: gzip` request bodies (the SDK compresses large batches when asked) are
+ * inflated before parsing; the body limit then applies to the inflated size. Fastify compares the
+ * Content-Length with the bytes received on the wire, so the stream reports those. The signature
+ * covers the bytes as sent, so those are kept as the raw body.
+ */
+const gunzipBody: preParsingHookHandler = async (request, _reply, payload) => {
+  const encoding = request.headers['content-encoding'];
+  if (encoding === undefined || encoding === 'identity') return payload;
+  if (encoding !== 'gzip') throw new ConveyorError('InvalidParameterValue', `Unsupported content-encoding "${String(encoding)}": only gzip is accepted.`);
+  const inflated = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
+  const sent: Buffer[] = [];
+  payload.on('data', (chunk: Buffer) => {
+    inflated.receivedEncodedLength += chunk.length;
+    sent.push(chunk);
+  });
+  payload.on('end', () => (request.rawBody = Buffer.concat(sent)));
+  payload.on('error', (error) => inflated.destroy(error));
+  return payload.pipe(inflated);
+};
+
 export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup: DedupCache, callerOf: (request: FastifyRequest) => string): void {
   app.addContentTypeParser(NATIVE_CONTENT_TYPE, { parseAs: 'buffer' }, (req, body, done) => {
-    req.rawBody = body as Buffer;
+    req.rawBody ??= body as Buffer; // already the compressed bytes for a gzip body
     try {
       done(null, decodeNative(body as Buffer));
     } catch {
       done(new ConveyorError('InvalidParameterValue', 'The request body is not valid msgpack.'), undefined);
     }
   });
-  app.post<{ Params: { action: string } }>('/native/:action', async (request, reply) => {
+  app.post<{ Params: { action: string } }>('/native/:action', { preParsing: gunzipBody }, async (request, reply) => {
     const { action } = request.params;
     const handler = Object.hasOwn(HANDLERS, action) ? (HANDLERS as Record<string, (r: Router, b: unknown, d: DedupCache, caller: string) => Promise<unknown>>)[action] : undefined;
     try {

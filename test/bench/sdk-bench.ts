@@ -1,0 +1,254 @@
+/**
+ * The headline benchmark: Conveyor driven through the client SDK. Without --endpoint it starts a
+ * local Conveyor with the launcher (`npm start`'s code: ZooKeeper, a cluster of 3 replicated
+ * nodes with quorum acks and fsync, the metadata service, a frontend) in a temporary data
+ * directory on free ports, and stops it at the end; with --endpoint it drives a running one.
+ *   1. throughput: producers and consumers at once on one queue, 1 KiB messages;
+ *   2. latency at low load: one message at a time, from the start of `send` to the start of the
+ *      consumer's handler.
+ * The last line printed is JSON: sends/s, receive+delete/s, latency p50/p99 and each process's
+ * peak resident memory (VmHWM of the launcher's children and of this process).
+ *   npm run bench -- [--messages N] [--size BYTES] [--producers P] [--consumers C] [--in-flight W]
+ *                    [--consumer-concurrency N] [--receive-batch N]
+ *                    [--latency-samples N] [--batch-entries N] [--batches-in-flight N] [--replicas R] [--frontends F]
+ *                    [--endpoint URL --access-key K --secret-key S [--data-dir DIR]] [--region R]
+ * With --endpoint, --data-dir names a running `npm start`'s data directory: its run.json lists the
+ * backend nodes, whose peak memory is then reported too.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Conveyor, type ConveyorOptions } from '@conveyor/client-sdk';
+import { startLocalCluster } from '../../cluster/src/launcher/local-cluster.ts';
+import { freePort } from '../../cluster/src/launcher/processes.ts';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '100000' },
+    size: { type: 'string', default: '1024' },
+    producers: { type: 'string', default: '4' },
+    consumers: { type: 'string', default: '4' },
+    'in-flight': { type: 'string', default: '1000' },
+    'consumer-concurrency': { type: 'string', default: '1000' },
+    'receive-batch': { type: 'string', default: '250' },
+    'latency-samples': { type: 'string', default: '1000' },
+    'batch-entries': { type: 'string', default: '1000' },
+    'batches-in-flight': { type: 'string', default: '4' },
+    replicas: { type: 'string', default: '3' },
+    frontends: { type: 'string', default: '1' },
+    endpoint: { type: 'string' },
+    'data-dir': { type: 'string' },
+    'access-key': { type: 'string', default: 'local' },
+    'secret-key': { type: 'string', default: 'local' },
+    region: { type: 'string', default: 'us-east-1' },
+  },
+  strict: true,
+});
+
+function positiveInteger(name: string): number {
+  const text = values[name as keyof typeof values] as string;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`--${name} must be a positive integer, not "${text}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const total = positiveInteger('messages');
+const size = positiveInteger('size');
+const producers = positiveInteger('producers');
+const consumers = positiveInteger('consumers');
+const inFlight = positiveInteger('in-flight');
+const consumerConcurrency = positiveInteger('consumer-concurrency');
+const receiveBatch = positiveInteger('receive-batch');
+const latencySamples = positiveInteger('latency-samples');
+const batchEntries = positiveInteger('batch-entries');
+const batchesInFlight = positiveInteger('batches-in-flight');
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Peak resident memory (VmHWM) of a process in MiB, or undefined once it is gone. */
+function peakRssMb(pid: number): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 102.4) / 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's children (the launcher's processes) with readable names. */
+function childProcesses(): Array<{ pid: number; name: string }> {
+  const out: Array<{ pid: number; name: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const after = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
+      const name = args.some((a) => a.includes('zookeeper')) && args[0]!.endsWith('java') ? 'zookeeper'
+        : args.includes('backend-node/src/main.ts') ? `node-${after('--node-id')}`
+        : args.includes('metadata-service/src/main.ts') ? 'metadata'
+        : args.includes('frontend/src/main.ts') ? `frontend-${after('--listen')?.split(':')[1]}`
+        : args.some((a) => a.includes('esbuild')) ? 'esbuild'
+        : `pid-${entry}`;
+      out.push({ pid: Number(entry), name });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU used per process since `before`, in ms per 1,000 messages: the cost, whatever else the machine is doing. */
+function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<string, number>, messages: number): string {
+  const parts: string[] = [];
+  for (const { pid, name } of processes) {
+    const used = cpuSeconds(pid) - (before.get(name) ?? 0);
+    parts.push(`${name} ${Math.round((used * 1000 * 1000) / messages)}`);
+  }
+  return `CPU ms per 1,000 messages (sent, received and deleted): ${parts.join(', ')}`;
+}
+
+function cpuSnapshot(processes: Array<{ pid: number; name: string }>): Map<string, number> {
+  return new Map(processes.map(({ pid, name }) => [name, cpuSeconds(pid)]));
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** A body of exactly `size` bytes that starts with its index. */
+function bodyOf(i: number): string {
+  const head = `${i}:`;
+  return head + 'x'.repeat(Math.max(0, size - head.length));
+}
+
+async function throughput(options: ConveyorOptions, queueName: string): Promise<{ sendPerSec: number; receiveDeletePerSec: number }> {
+  const clients = Array.from({ length: Math.max(producers, consumers) }, () => new Conveyor(options));
+  await clients[0]!.createQueue(queueName);
+  let received = 0;
+  let allReceived: () => void = () => undefined;
+  const receivedAll = new Promise<void>((resolve) => (allReceived = resolve));
+  const consumeStart = performance.now();
+  const running = clients.slice(0, consumers).map((c) =>
+    c.queue(queueName).consume(() => {
+      received += 1;
+      if (received === total) allReceived();
+    }, { concurrency: consumerConcurrency, batchSize: receiveBatch, waitSeconds: 1, onError: (e, stage) => log(`consumer ${stage} error: ${(e as Error).message}`) }),
+  );
+  const sendStart = performance.now();
+  let next = 0;
+  const producer = async (client: Conveyor): Promise<void> => {
+    const queue = client.queue(queueName);
+    const window = async (): Promise<void> => {
+      while (next < total) await queue.send(bodyOf(next++));
+    };
+    await Promise.all(Array.from({ length: Math.ceil(inFlight / producers) }, window));
+  };
+  await Promise.all(clients.slice(0, producers).map(producer));
+  const sendSeconds = (performance.now() - sendStart) / 1000;
+  log(`sent ${total} in ${sendSeconds.toFixed(2)} s`);
+  const timeout = setTimeout(() => allReceived(), 120_000);
+  await receivedAll;
+  clearTimeout(timeout);
+  await Promise.all(running.map((c) => c.stop())); // waits for the last deletes
+  const consumeSeconds = (performance.now() - consumeStart) / 1000;
+  log(`received and deleted ${received} in ${consumeSeconds.toFixed(2)} s`);
+  await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
+  await Promise.all(clients.map((c) => c.close()));
+  return { sendPerSec: Math.round(total / sendSeconds), receiveDeletePerSec: Math.round(received / consumeSeconds) };
+}
+
+async function latency(options: ConveyorOptions, queueName: string): Promise<{ p50: number; p99: number }> {
+  const conveyor = new Conveyor(options);
+  const queue = await conveyor.createQueue(queueName);
+  const sentAt = new Map<number, number>();
+  const samples: number[] = [];
+  let arrived: (() => void) | undefined;
+  const consumer = queue.consume((m) => {
+    const started = performance.now();
+    const i = Number(m.body.slice(0, m.body.indexOf(':')));
+    const at = sentAt.get(i);
+    if (at !== undefined) samples.push(started - at);
+    arrived?.();
+  }, { concurrency: 1, batchSize: 1, waitSeconds: 20 });
+  await new Promise((r) => setTimeout(r, 200)); // the long poll is waiting
+  for (let i = 0; i < latencySamples; i++) {
+    const got = new Promise<void>((resolve) => (arrived = resolve));
+    sentAt.set(i, performance.now());
+    await queue.send(bodyOf(i));
+    await Promise.race([got, new Promise((r) => setTimeout(r, 5_000))]);
+  }
+  await consumer.stop();
+  await queue.deleteQueue().catch(() => undefined);
+  await conveyor.close();
+  samples.sort((a, b) => a - b);
+  return { p50: Math.round(percentile(samples, 50) * 100) / 100, p99: Math.round(percentile(samples, 99) * 100) / 100 };
+}
+
+let cluster: Awaited<ReturnType<typeof startLocalCluster>> | undefined;
+let dataDir: string | undefined;
+let endpoint = values.endpoint;
+if (!endpoint) {
+  dataDir = mkdtempSync(join(tmpdir(), 'conveyor-bench-'));
+  log(`starting a local Conveyor (${values.replicas} replicas, data in ${dataDir})…`);
+  cluster = await startLocalCluster({ dataDir, port: await freePort(), clusters: 1, replicas: positiveInteger('replicas'), frontends: positiveInteger('frontends'), say: log });
+  endpoint = cluster.endpoint;
+}
+const options: ConveyorOptions = {
+  endpoint: cluster?.frontends ?? endpoint,
+  credentials: { accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] },
+  region: values.region,
+  sendBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
+  ackBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
+};
+const peaks: Record<string, number> = {};
+/** The backend nodes a running `npm start` lists in its run.json (for --endpoint runs). */
+function runFileNodes(dir: string | undefined): Array<{ pid: number; name: string }> {
+  if (!dir) return [];
+  const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { nodes: Array<{ id: string; pid: number }> };
+  return info.nodes.map((n) => ({ pid: n.pid, name: `node-${n.id}` }));
+}
+const children = cluster ? childProcesses() : runFileNodes(values['data-dir']); // found once: scanning /proc is not free
+const sample = (): void => {
+  for (const { pid, name } of children) {
+    const mb = peakRssMb(pid);
+    if (mb !== undefined) peaks[name] = Math.max(peaks[name] ?? 0, mb);
+  }
+};
+const sampler = setInterval(sample, 500);
+try {
+  const suffix = Date.now().toString(36);
+  log(`throughput: ${total} messages of ${size} bytes, ${producers} producers (${inFlight} sends in flight), ${consumers} consumers`);
+  const measured = [...children, { pid: process.pid, name: 'bench' }];
+  const cpuBefore = cpuSnapshot(measured);
+  const { sendPerSec, receiveDeletePerSec } = await throughput(options, `bench-${suffix}`);
+  log(cpuReport(measured, cpuBefore, total));
+  log(`latency: ${latencySamples} messages one at a time`);
+  const { p50, p99 } = await latency(options, `bench-latency-${suffix}`);
+  sample();
+  clearInterval(sampler);
+  const self = peakRssMb(process.pid);
+  if (self !== undefined) peaks.bench = self;
+  log(`sends/s ${sendPerSec}, receive+delete/s ${receiveDeletePerSec}, e2e latency p50 ${p50} ms, p99 ${p99} ms`);
+  console.log(JSON.stringify({ sendPerSec, receiveDeletePerSec, e2eLatencyP50Ms: p50, e2eLatencyP99Ms: p99, peakRssMb: peaks }));
+} finally {
+  clearInterval(sampler);
+  await cluster?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}
