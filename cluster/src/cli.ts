@@ -117,6 +117,24 @@ export function buildCli(): Command {
       }
     });
 
+  program
+    .command('env')
+    .description('shell exports of the endpoint and key for SDKs and the AWS CLI: eval "$(npx conveyor env)"')
+    .action(() => {
+      const run = info();
+      // With authentication off any key is accepted; AWS clients still want one to sign with.
+      const key = run.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' };
+      const exports: Array<[string, string]> = [
+        ['CONVEYOR_ENDPOINT', run.endpoint],
+        ['CONVEYOR_ACCESS_KEY', key.accessKeyId],
+        ['CONVEYOR_SECRET_KEY', key.secretAccessKey],
+        ['AWS_ACCESS_KEY_ID', key.accessKeyId],
+        ['AWS_SECRET_ACCESS_KEY', key.secretAccessKey],
+        ['AWS_DEFAULT_REGION', 'us-east-1'],
+      ];
+      for (const [name, value] of exports) say(`export ${name}='${value.replaceAll("'", "'\\''")}'`);
+    });
+
   const queue = program.command('queue').description('queues');
   queue.command('list').option('--prefix <prefix>', 'name prefix', '').action(async (opts: { prefix: string }) => {
     const { names } = await metadata<{ names: string[] }>(info(), 'GET', `/v1/queues?prefix=${encodeURIComponent(opts.prefix)}`);

@@ -11,11 +11,11 @@
  *   npm run bench -- [--messages N] [--size BYTES] [--producers P] [--consumers C] [--in-flight W]
  *                    [--consumer-concurrency N] [--receive-batch N]
  *                    [--latency-samples N] [--batch-entries N] [--batches-in-flight N] [--replicas R] [--frontends F]
- *                    [--endpoint URL --access-key K --secret-key S [--data-dir DIR]] [--region R]
+ *                    [--endpoint URL (--access-key K --secret-key S | --data-dir DIR)] [--region R]
  * With --endpoint, --data-dir names a running `npm start`'s data directory: its run.json lists the
- * backend nodes, whose peak memory is then reported too.
+ * backend nodes, whose peak memory is then reported too, and the key to sign with.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,8 +39,8 @@ const { values } = parseArgs({
     frontends: { type: 'string', default: '1' },
     endpoint: { type: 'string' },
     'data-dir': { type: 'string' },
-    'access-key': { type: 'string', default: 'local' },
-    'secret-key': { type: 'string', default: 'local' },
+    'access-key': { type: 'string' },
+    'secret-key': { type: 'string' },
     region: { type: 'string', default: 'us-east-1' },
   },
   strict: true,
@@ -210,9 +210,20 @@ if (!endpoint) {
   cluster = await startLocalCluster({ dataDir, port: await freePort(), clusters: 1, replicas: positiveInteger('replicas'), frontends: positiveInteger('frontends'), say: log });
   endpoint = cluster.endpoint;
 }
+/** The launcher's own key; for --endpoint, --access-key/--secret-key or the key in --data-dir's run.json. */
+function benchCredentials(): { accessKeyId: string; secretAccessKey: string } {
+  if (cluster?.credentials) return cluster.credentials;
+  if (values['access-key'] && values['secret-key']) return { accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] };
+  const runFile = values['data-dir'] ? join(values['data-dir'], 'run.json') : undefined;
+  const fromRun = runFile && existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as { credentials?: { accessKeyId: string; secretAccessKey: string } }).credentials : undefined;
+  if (fromRun) return fromRun;
+  if (cluster) return { accessKeyId: 'local', secretAccessKey: 'local' }; // started with authentication off
+  process.stderr.write('npm run bench: with --endpoint, give --access-key and --secret-key, or --data-dir of the running npm start\n');
+  process.exit(2);
+}
 const options: ConveyorOptions = {
   endpoint: cluster?.frontends ?? endpoint,
-  credentials: { accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] },
+  credentials: benchCredentials(),
   region: values.region,
   sendBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
   ackBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
