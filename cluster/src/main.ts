@@ -62,6 +62,7 @@ try {
 say(`Conveyor is running: ${cluster.clusters} cluster(s) with ${cluster.nodes} replicated backend nodes in all, ${values.frontends} frontend(s), data in ${values['data-dir']}.`);
 say(`Operate it with: npx conveyor --data-dir ${values['data-dir']} status   (also: queue, cluster, node; --help for more)`);
 say(`SQS endpoint: ${cluster.endpoint}`);
+say(`Shell exports of the endpoint and key, for SDKs and the AWS CLI: eval "$(npx conveyor --data-dir ${values['data-dir']} env)"`);
 if (cluster.credentials) {
   say(`Access key: ${cluster.credentials.accessKeyId}`);
   say(`Secret key: ${cluster.credentials.secretAccessKey}`);

@@ -88,7 +88,7 @@ t.test('cluster add|list and node add|drain|remove through the CLI', async (t) =
     status = JSON.parse((await cli('status', '--json')).stdout) as Status;
   }
   t.notOk(status.clusters.find((c) => c.id === 'c1')!.nodes.some((n) => n.id === leader), 'nor does status: its membership is gone');
-  t.equal(status.clusters.find((c) => c.id === 'c1')!.queues['on-first']?.visible, 5, 'every message is still there');
+  t.equal(status.clusters.find((c) => c.id === 'c1')!.queues['000000000000:on-first']?.visible, 5, 'every message is still there');
 
   // Bad input: usage errors exit 2 with one sentence (or the usage), refusals exit 1.
   const cases: Array<[string[], number, RegExp]> = [

@@ -30,7 +30,7 @@ t.test('a rolling restart under load loses no acknowledged message and fails no 
   const pidsBefore = (JSON.parse(readFileSync(join(conveyor.dataDir, 'run.json'), 'utf8')) as RunFile).nodes;
   const before = JSON.parse((await conveyor.cli('cluster', 'list', '--json')).stdout) as Topology;
 
-  const client = new NativeClient({ nodes: [conveyor.endpoint], deadlineMs: 30_000 });
+  const client = new NativeClient({ nodes: [conveyor.endpoint], deadlineMs: 30_000, credentials: conveyor.credentials });
   t.teardown(() => client.close());
   const acked = new Set<string>();
   const received = new Map<string, number>();

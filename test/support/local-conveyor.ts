@@ -40,6 +40,8 @@ export function conveyor(dataDir: string, args: string[], timeoutMs = 120_000): 
 export interface LocalConveyor {
   dataDir: string;
   endpoint: string;
+  /** The key npm start made (from run.json); absent with --no-auth. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   launcher: ChildProcess;
   output(): string;
   cli(...args: string[]): Promise<CliResult>;
@@ -64,9 +66,12 @@ export async function startLocalConveyor(options: { dataDir?: string; extraArgs?
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  // run.json is written before the endpoint line is printed.
+  const run = JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')) as { credentials?: { accessKeyId: string; secretAccessKey: string } };
   return {
     dataDir,
     endpoint: /SQS endpoint: (\S+)/.exec(out)![1]!,
+    ...(run.credentials ? { credentials: { accessKeyId: run.credentials.accessKeyId, secretAccessKey: run.credentials.secretAccessKey } } : {}),
     launcher,
     output: () => out,
     cli: (...args) => conveyor(dataDir, args),

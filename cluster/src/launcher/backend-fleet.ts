@@ -247,8 +247,9 @@ export class BackendFleet {
         const url = `${this.metadataUrl}/v1/clusters`;
         await waitUntil(`the metadata service to see cluster ${id}`, async () => {
           const res = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
-          const { clusters } = (await res.body.json()) as { clusters?: Array<{ id: string; leader: string | null }> };
-          return !!clusters?.some((c) => c.id === id && c.leader);
+          const { clusters } = (await res.body.json()) as { clusters?: Array<{ id: string; leader: string | null; nodes: Array<{ id: string; live: boolean }> }> };
+          // Placement takes a cluster once its leader is live in the metadata service's cache, not merely named.
+          return !!clusters?.some((c) => c.id === id && c.leader && c.nodes.some((n) => n.id === c.leader && n.live));
         }, WAIT_MS);
       }
     } catch (error) {
