@@ -18,7 +18,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const KEY_RPS = 20;
 const MAX_TRACKED = 64;
-const FRONTEND_ARGS = ['--throttle-key-rps', String(KEY_RPS), '--throttle-key-burst', String(KEY_RPS), '--throttle-queue-rps', '1000', '--throttle-queue-burst', '1000', '--throttle-max-tracked', String(MAX_TRACKED), '--max-in-flight', '24', '--max-long-polls', '2'];
+const FRONTEND_ARGS = ['--throttle-key-rps', String(KEY_RPS), '--throttle-key-burst', String(KEY_RPS), '--throttle-queue-rps', '1000', '--throttle-queue-burst', '1000', '--throttle-max-tracked', String(MAX_TRACKED), '--max-long-polls', '2'];
+/** The in-flight cap gets a frontend of its own: on a loaded machine a flood could meet it and be shed rather than throttled. */
+const IN_FLIGHT_CAP = 24;
 
 interface Outcome {
   ok: boolean;
@@ -161,30 +163,43 @@ t.test('throttling and load shedding', async (t) => {
   });
 
   await t.test('requests in flight beyond the cap are shed at once with 503 and Retry-After', async (t) => {
-    // Requests whose bodies have not arrived are in flight: 24 such hold every slot.
-    const { hostname, port } = new URL(stack.endpoint);
+    const gate = await startFrontend(stack.metadata.url, [...FRONTEND_ARGS, '--max-in-flight', String(IN_FLIGHT_CAP)]);
+    t.teardown(() => gate.stop());
+    // Requests whose bodies have not arrived are in flight: IN_FLIGHT_CAP such hold every slot.
+    const { hostname, port } = new URL(gate.url);
     const sockets: Socket[] = [];
     t.teardown(() => sockets.forEach((s) => s.destroy()));
-    for (let i = 0; i < 24; i++) {
+    for (let i = 0; i < IN_FLIGHT_CAP; i++) {
       const socket = connect({ host: hostname, port: Number(port) });
       socket.on('error', () => undefined);
       socket.write(`POST / HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.ListQueues\r\nContent-Length: 100\r\n\r\n{`);
       sockets.push(socket);
     }
-    await new Promise((r) => setTimeout(r, 500));
-    const shed = await request(`${stack.endpoint}/?Action=ListQueues`, { headersTimeout: 5_000 });
-    const text = await shed.body.text();
-    t.equal(shed.statusCode, 503, 'the next request is refused with 503');
-    t.equal(shed.headers['retry-after'], '1', 'with Retry-After');
-    t.match(text, /<Code>ServiceUnavailable<\/Code>/, 'in the request’s protocol (query: XML)');
-    const health = await request(`${stack.endpoint}/health`);
+    // Until the frontend has read all those headers, a probe is admitted (and refused by authentication).
+    const probe = async () => {
+      const res = await request(`${gate.url}/?Action=ListQueues`, { headersTimeout: 5_000 });
+      return { status: res.statusCode, retryAfter: res.headers['retry-after'], text: await res.body.text() };
+    };
+    let shed = await probe();
+    for (const deadline = Date.now() + 10_000; shed.status !== 503 && Date.now() < deadline; shed = await probe()) await new Promise((r) => setTimeout(r, 50));
+    t.equal(shed.status, 503, 'the next request is refused with 503');
+    t.equal(shed.retryAfter, '1', 'with Retry-After');
+    t.match(shed.text, /<Code>ServiceUnavailable<\/Code>/, 'in the request’s protocol (query: XML)');
+    const health = await request(`${gate.url}/health`);
     t.equal(health.statusCode, 200, '/health is never shed');
     await health.body.dump();
     sockets.forEach((s) => s.destroy());
-    await new Promise((r) => setTimeout(r, 500));
-    const after = await outcome(polite.send(new SendMessageCommand({ QueueUrl: politeUrl, MessageBody: 'after' })));
+    const viaGate = new SQSClient({ endpoint: gate.url, region: TEST_REGION, credentials: { accessKeyId: OTHER_TEST_CREDENTIALS.accessKeyId, secretAccessKey: OTHER_TEST_CREDENTIALS.secretAccessKey }, maxAttempts: 1 });
+    t.teardown(() => viaGate.destroy());
+    let after = await outcome(viaGate.send(new SendMessageCommand({ QueueUrl: politeUrl, MessageBody: 'after' })));
+    // The slots free as the frontend sees those connections close.
+    for (const deadline = Date.now() + 10_000; !after.ok && after.status === 503 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await outcome(viaGate.send(new SendMessageCommand({ QueueUrl: politeUrl, MessageBody: 'after' })));
+    }
     t.ok(after.ok, 'once those go away, requests are served again');
-    const metric = await scrape();
-    t.ok(metric(/^conveyor_frontend_shed_total\{reason="in_flight"\}/) >= 1, 'shed requests are counted');
+    const text = await (await request(`${gate.url}/metrics`)).body.text();
+    const shedCount = Number(text.split('\n').find((l) => l.startsWith('conveyor_frontend_shed_total{reason="in_flight"}'))?.split(' ').pop() ?? 0);
+    t.ok(shedCount >= 1, 'shed requests are counted');
   });
 });
