@@ -3,9 +3,11 @@
  * `npm start` starts it, and exits 0.
  *
  * The convention (README authors, read this):
- *  - Only blocks fenced exactly as ```sh are run. Use ```bash (or another tag) for commands that
- *    cannot run next to a local Conveyor — fixed ports, background processes, benchmarks that
- *    take minutes — so this test skips them on purpose rather than by accident.
+ *  - Only blocks fenced exactly as ```sh are run as written. Use ```bash (or another tag) for
+ *    commands that cannot run next to a local Conveyor — fixed ports, background processes —
+ *    so this test skips them on purpose rather than by accident. The exception: `npm run bench…`
+ *    lines in ```bash blocks run at a smoke-test size (SMALL_BENCH), since their own sizes take
+ *    minutes.
  *  - One command per line; a line ending in `\` continues on the next. `# comments` are fine.
  *  - Lines starting with `npm ci`, `npm start` or `npm test` are skipped: local-cluster.test.ts
  *    runs `npm start`'s own command, and `npm test` is what runs this file.
@@ -24,10 +26,10 @@ import { ROOT, removeDir, startLocalConveyor } from '../support/local-conveyor.t
 
 const SKIPPED = /^(npm ci|npm start|npm test)\b/;
 
-/** The commands of each ```sh block, in order, continuation lines joined. */
-function readmeBlocks(markdown: string): string[][] {
+/** The commands of each block fenced ```<tag> (sh by default), in order, continuation lines joined. */
+function readmeBlocks(markdown: string, tag = 'sh'): string[][] {
   const blocks: string[][] = [];
-  const fence = /^```sh[ \t]*\n([\s\S]*?)^```[ \t]*$/gm;
+  const fence = new RegExp(`^\`\`\`${tag}[ \\t]*\\n([\\s\\S]*?)^\`\`\`[ \\t]*$`, 'gm');
   for (const block of markdown.matchAll(fence)) {
     const commands: string[] = [];
     blocks.push(commands);
@@ -47,12 +49,29 @@ function readmeBlocks(markdown: string): string[][] {
   return blocks;
 }
 
-function run(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
+function run(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number; output: string; stdout: string }> {
   return new Promise((resolve) => {
-    execFile('sh', ['-c', command], { cwd: ROOT, env, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}` });
+    execFile('sh', ['-c', command], { cwd: ROOT, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}${stderr}`, stdout });
     });
   });
+}
+
+/** Smoke-test sizes for each benchmark script (the README's sizes take minutes). */
+const SMALL_BENCH: Readonly<Record<string, string>> = {
+  bench: '--messages 2000 --latency-samples 20',
+  'bench:engine': '--messages 2000',
+  'bench:replication': '--messages 2000 --latency-samples 20',
+  'bench:frontend': '--messages 2000',
+};
+
+/** A README benchmark line at smoke-test size: its own flags, then smaller counts (the last value of a flag wins). */
+function smallBench(line: string): string {
+  const command = line.replace(/\s+#.*$/, '');
+  const script = /^npm run (bench(?::\w+)?)/.exec(command)?.[1] ?? '';
+  const flags = SMALL_BENCH[script];
+  if (flags === undefined) throw new Error(`no smoke-test size for "${script}": add it to SMALL_BENCH`);
+  return command.includes(' -- ') ? `${command} ${flags}` : `${command} -- ${flags}`;
 }
 
 t.test('the fence convention', async (t) => {
@@ -77,5 +96,23 @@ t.test("every command in the README's ```sh blocks exits 0 against a running loc
     const script = ['set -e', ...block].join('\n').replaceAll('http://127.0.0.1:9324', conveyor.endpoint);
     const { code, output } = await run(script, env);
     t.equal(code, 0, `${block.join(' ; ')}${code === 0 ? '' : `\n${output}`}`);
+  }
+
+  // The benchmark commands are fenced ```bash (minutes at their sizes); each runs here at a
+  // smoke-test size and must end with its JSON figures. `--endpoint` ones drive this Conveyor.
+  const benches = readmeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'bash').flat().filter((c) => c.startsWith('npm run bench'));
+  t.ok(benches.length >= 4, `the README lists the benchmarks (${benches.length})`);
+  for (const line of benches) {
+    // As the README says: the --endpoint ones sign with the key `npx conveyor env` exports.
+    const command = `eval "$(npx conveyor env)"; ${smallBench(line).replaceAll('http://127.0.0.1:9324', conveyor.endpoint).replaceAll('./data', conveyor.dataDir)}`;
+    const { code, output, stdout } = await run(command, env);
+    const figures = ((): Record<string, unknown> | undefined => {
+      try {
+        return JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    })();
+    t.ok(code === 0 && typeof figures?.sendPerSec === 'number' && figures.sendPerSec > 0, `${command}${code === 0 && figures ? '' : `\n${output.slice(-3_000)}`}`);
   }
 });
