@@ -8,6 +8,7 @@
  *   --zookeeper (CONVEYOR_ZOOKEEPER)        ZooKeeper connect string (default 127.0.0.1:2181)
  *   --zk-root (CONVEYOR_ZK_ROOT)            root znode (default /conveyor)
  *   --min-insync, --session-timeout-ms, --replica-lag-ms, --fetch-wait-ms
+ *   --log-retention-ms                      how long log records are kept before trimming (default 30000)
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -23,6 +24,7 @@ const DEFAULTS = Object.freeze({
   sessionTimeoutMs: 6_000,
   replicaLagMs: 2_000,
   fetchWaitMs: 500,
+  logRetentionMs: 30_000,
 });
 
 function fail(message: string): never {
@@ -52,6 +54,7 @@ try {
       'session-timeout-ms': { type: 'string' },
       'replica-lag-ms': { type: 'string' },
       'fetch-wait-ms': { type: 'string' },
+      'log-retention-ms': { type: 'string' },
     },
     strict: true,
   }).values;
@@ -96,6 +99,7 @@ try {
     sessionTimeoutMs: integer('session-timeout-ms', parsed['session-timeout-ms'], DEFAULTS.sessionTimeoutMs, 1_000),
     replicaLagMs,
     fetchWaitMs,
+    logRetentionMs: integer('log-retention-ms', parsed['log-retention-ms'], DEFAULTS.logRetentionMs, 0),
     log,
   });
 } catch (error) {

@@ -5,6 +5,7 @@
  * send is on the disks of at least minInSync nodes. The last line is JSON.
  *   npm run bench:replication -- [--messages N] [--concurrency C] [--latency-samples N] [--nodes url,url,url]
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { timed } from './timed.ts';
 import { NativeClient } from '@conveyor/client-sdk';
@@ -25,12 +26,32 @@ const body = 'x'.repeat(Number(values.size));
 
 let cluster: TestCluster | undefined;
 let urls: string[];
+let measured: Array<{ pid: number; name: string }> = [];
 if (values.nodes) urls = values.nodes.split(',');
 else {
   const { startCluster } = await import('../support/cluster.ts');
   cluster = await startCluster({ nodes: 3, sessionTimeoutMs: 4000 });
-  await cluster.waitForLeader();
+  const leader = await cluster.waitForLeader();
   urls = cluster.nodes.map((n) => n.url);
+  measured = cluster.nodes.map((n) => ({ pid: n.pid, name: n.id === leader.id ? `leader ${n.id}` : `follower ${n.id}` }));
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
+/** Prints the CPU each node used during `phase`, in ms per 1,000 messages: stable whatever else the machine does. */
+async function withCpu<T>(phase: string, messages: () => number, run: () => Promise<T>): Promise<T> {
+  const before = measured.map(({ pid }) => cpuSeconds(pid));
+  const result = await run();
+  if (measured.length > 0) {
+    const parts = measured.map(({ pid, name }, i) => `${name} ${((cpuSeconds(pid) - before[i]!) * 1e6 / messages()).toFixed(1)}`);
+    console.log(`${phase} CPU ms per 1,000 messages: ${parts.join(', ')}`);
+  }
+  return result;
 }
 const client = new NativeClient({ nodes: urls, connections: concurrency });
 const queue = `bench-${Date.now()}`;
@@ -40,7 +61,7 @@ try {
 
 
   let toSend = total;
-  const sendPerSec = await timed('send', concurrency, async () => {
+  const sendPerSec = await withCpu('send', () => total, () => timed('send', concurrency, async () => {
     let sent = 0;
     while (toSend > 0) {
       const n = Math.min(10, toSend);
@@ -50,10 +71,10 @@ try {
       sent += n;
     }
     return sent;
-  });
+  }));
 
   let remaining = total;
-  const receiveDeletePerSec = await timed('receive+delete', concurrency, async () => {
+  const receiveDeletePerSec = await withCpu('receive+delete', () => total, () => timed('receive+delete', concurrency, async () => {
     let done = 0;
     while (remaining > 0) {
       const { messages } = await client.call('ReceiveMessage', { queue, maxMessages: 10, visibilityTimeoutSeconds: 300 });
@@ -64,7 +85,7 @@ try {
       done += messages.length;
     }
     return done;
-  });
+  }));
 
   const samples = Number(values['latency-samples']);
   const latencies: number[] = [];

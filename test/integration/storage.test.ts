@@ -1,14 +1,14 @@
 /**
  * Storage: the LevelDB adapter and its memory twin hold the same state after the same mutations
  * (one conformance suite for both), and a database that is corrupt, locked or unreadable fails
- * at start with a clear StorageError instead of a stack trace.
+ * at start with a clear StorageError instead of a stack trace; a trim cut short leaves no visible log records.
  */
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Level } from 'level';
-import { LevelQueueStore, MemoryQueueStore, QueueEngine, StorageError, type QueueStore } from '@conveyor/backend-node';
+import { LevelQueueStore, MemoryQueueStore, QueueEngine, StorageError, encodeLogEntry, type QueueStore } from '@conveyor/backend-node';
 import { FakeClock, seededRandom, sequentialIds } from '../support/index.ts';
 
 async function tempDir(t: Test): Promise<string> {
@@ -117,4 +117,30 @@ t.test('a failed write stops the engine from acknowledging anything', async (t) 
   await t.rejects(engine.receiveMessage('q'), { code: 'ServiceUnavailable' }, 'and so are receives');
   const stored = await inner.load();
   t.equal(stored[0]?.metas.length, 1, 'only the acknowledged message reached storage');
+});
+
+t.test('a trim that stopped between its checkpoint and its range delete leaves no visible records', async (t) => {
+  const dir = await tempDir(t);
+  const store = await LevelQueueStore.open(dir);
+  const log = store.replication();
+  const epochs = [{ epoch: 1, startOffset: 0 }];
+  const entries = Array.from({ length: 10 }, (_, offset) => {
+    const entry = { offset, epoch: 1, payload: { type: 'epochStart' as const, ts: 0, epoch: 1, leader: 'n1' } };
+    return { entry, bytes: encodeLogEntry(entry) };
+  });
+  await log.write({ entries, checkpoint: { appliedEnd: 10, logStart: 0, epochs } });
+  // What a crash after a trim's synced checkpoint leaves: records below the new log start.
+  await log.write({ checkpoint: { appliedEnd: 10, logStart: 6, epochs } });
+  let loaded = await log.load();
+  t.equal(loaded.logEnd, 10, 'the log end comes from the records past the log start');
+  t.same((await log.readLog(6, 1 << 20)).map((i) => i.entry.offset), [6, 7, 8, 9], 'reads start at the log start');
+  await log.write({ checkpoint: { appliedEnd: 10, logStart: 10, epochs } });
+  loaded = await log.load();
+  t.equal(loaded.logEnd, 10, 'leftovers below the log start do not count as the log end');
+  t.equal(loaded.lastEpoch, 1);
+  await log.trimBefore(10, { appliedEnd: 10, logStart: 10, epochs });
+  await store.close();
+  const db = new Level<string, Buffer>(dir, { valueEncoding: 'buffer' });
+  t.teardown(() => db.close());
+  t.same(await db.keys({ gte: 'l!', lt: 'l"' }).all(), [], 'the next trim clears them');
 });

@@ -222,7 +222,9 @@ class LocalCluster implements TestCluster {
   async start(handle: NodeHandle): Promise<void> {
     if (this.#closing) throw new Error(`cluster ${this.clusterId} is closed`);
     if (handle.running) throw new Error(`node ${handle.id} is already running (pid ${handle.pid})`);
-    const args = ['--import', 'tsx', this.#entry, ...handle.args];
+    // CONVEYOR_NODE_ARGS adds Node options to every node (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' for profiling).
+    const nodeArgs = (process.env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+    const args = [...nodeArgs, '--import', 'tsx', this.#entry, ...handle.args];
     appendLogMarker(handle.logFile, `starting node ${handle.id}: node ${args.join(' ')}`);
     handle.paused = false;
     handle.proc = await spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: nodeEnv(), logFile: handle.logFile });

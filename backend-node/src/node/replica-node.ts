@@ -35,6 +35,8 @@ export interface ReplicaNodeOptions {
   sessionTimeoutMs: number;
   replicaLagMs: number;
   fetchWaitMs: number;
+  /** How long the leader keeps log records before trimming them (see LeaderOptions.logRetentionMs). */
+  logRetentionMs?: number;
   log: (message: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -303,6 +305,7 @@ export class ReplicaNode {
       onDeposed: (reason) => void this.stepDown(reason),
       materializeBodies: (point, extra) => this.materializeBodies(point, this.machine, extra),
       excluded: () => this.coordinator.retired,
+      logRetentionMs: this.options.logRetentionMs,
     });
     // Records already in the log but not yet applied will commit in this epoch: apply them now,
     // holding their state back until they do.

@@ -6,6 +6,7 @@
  * needs. Records from an epoch older than the newest one it knows are refused.
  */
 import type { QueueStateMachine } from '../queue/state-machine.ts';
+import type { StoreMutation } from '../queue/types.ts';
 import { toWriteSet } from '../storage/mutation-encoding.ts';
 import { decodeLogEntry, type EncodedWrites, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
@@ -150,17 +151,20 @@ export class Follower {
     this.replicaLog.appendFromLeader(entries);
     // Apply what the leader says is committed and this node has (or is about to have) on disk.
     const applyEnd = Math.min(highWatermark, this.replicaLog.logEnd);
-    const state: EncodedWrites[] = [];
+    // The state changes of every record applied here are folded into one write set: a message
+    // sent, received and deleted within one batch costs two deletes, not four puts and deletes.
+    const mutations: StoreMutation[] = [];
     let appliedEnd = this.replicaLog.appliedEnd;
     while (appliedEnd < applyEnd) {
       const batch = await this.replicaLog.read(appliedEnd, 5_000, applyEnd);
       if (batch.length === 0) throw new Error(`records ${appliedEnd}..${applyEnd} are missing from the log`);
       for (const { entry } of batch) {
-        if (entry.payload.type !== 'epochStart') state.push(toWriteSet(this.machine.apply(entry.payload, entry.offset)));
+        if (entry.payload.type !== 'epochStart') for (const m of this.machine.apply(entry.payload, entry.offset)) mutations.push(m);
         appliedEnd = entry.offset + 1;
       }
     }
     if (entries.length === 0 && appliedEnd === this.replicaLog.appliedEnd) return;
+    const state = mutations.length > 0 ? [toWriteSet(mutations)] : [];
     await this.store.write({ entries, state, checkpoint: this.replicaLog.checkpoint(appliedEnd) });
     this.replicaLog.persistedEnd = this.replicaLog.logEnd;
     this.replicaLog.appliedEnd = appliedEnd;

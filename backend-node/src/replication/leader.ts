@@ -39,6 +39,11 @@ export interface LeaderOptions {
   materializeBodies: (point: number, extra: ReadonlyArray<{ id: string; logRef: number }>) => Promise<EncodedWrites>;
   /** Followers an operator drained: dropped from the in-sync set and never added back. */
   excluded?: () => ReadonlySet<string>;
+  /**
+   * Records are trimmed only once they are this old (default 0), so a message consumed within
+   * that time is deleted while its body still lives in the log and never needs a copy of its own.
+   */
+  logRetentionMs?: number;
 }
 
 interface Waiter {
@@ -54,6 +59,14 @@ const TRIM_MIN_RECORDS = 1_000;
 const MAX_LOG_RECORDS = 500_000;
 const TRIM_INTERVAL_MS = 2_000;
 
+/** The committed records' write sets as one, later records winning: a key written by several records is stored once. */
+function mergeWrites(committed: ReadonlyArray<{ writes: EncodedWrites }>): EncodedWrites[] {
+  if (committed.length <= 1) return committed.map((c) => c.writes);
+  const merged: EncodedWrites = new Map(committed[0]!.writes);
+  for (let i = 1; i < committed.length; i++) for (const [key, value] of committed[i]!.writes) merged.set(key, value);
+  return [merged];
+}
+
 export class LeaderPipeline implements CommitPipeline {
   readonly bookkeeping: LeaderBookkeeping;
   private readonly heldState: Array<{ offset: number; writes: EncodedWrites }> = [];
@@ -67,6 +80,8 @@ export class LeaderPipeline implements CommitPipeline {
   /** Messages dropped by records above the HW whose bodies live in the log: a step-down would bring them back. */
   private speculativeDrops: Array<{ offset: number; refs: Array<{ id: string; logRef: number }> }> = [];
   private handingOff = false;
+  /** The log end at each trim planning, oldest first: how far the log reached when. */
+  private readonly logEndMarks: Array<{ at: number; logEnd: number }> = [];
   private readonly timer: NodeJS.Timeout;
   private readonly trimTimer: NodeJS.Timeout;
 
@@ -87,11 +102,21 @@ export class LeaderPipeline implements CommitPipeline {
   /** Plans a trim of what every replica has applied; the persist loop carries it out between writes. */
   private planTrim(): void {
     const replicas = [...new Set([...this.bookkeeping.isr, ...Object.keys(this.bookkeeping.progress())])];
-    let point = this.bookkeeping.trimPoint(replicas);
+    let point = Math.min(this.bookkeeping.trimPoint(replicas), this.retainedFrom());
     if (this.log.logEnd - this.log.logStart > MAX_LOG_RECORDS) point = Math.max(point, this.bookkeeping.trimPoint(this.bookkeeping.isr));
     if (point - this.log.logStart < TRIM_MIN_RECORDS) return;
     this.trimRequest = point;
     this.afterAppend();
+  }
+
+  /** The first record still within the retention time (records before it may be trimmed). */
+  private retainedFrom(): number {
+    const now = this.options.clock();
+    const retentionMs = this.options.logRetentionMs ?? 0;
+    this.logEndMarks.push({ at: now, logEnd: this.log.logEnd });
+    let from = this.log.logStart;
+    while (this.logEndMarks.length > 0 && this.logEndMarks[0]!.at <= now - retentionMs) from = this.logEndMarks.shift()!.logEnd;
+    return from;
   }
 
   get epoch(): number {
@@ -195,7 +220,7 @@ export class LeaderPipeline implements CommitPipeline {
         const end = this.log.logEnd;
         const appliedEnd = Math.max(hw, this.log.appliedEnd);
         // Persist before counting this node's copy toward the high watermark.
-        await this.log.store.write({ entries, state: committed.map((c) => c.writes), checkpoint: this.log.checkpoint(appliedEnd) });
+        await this.log.store.write({ entries, state: mergeWrites(committed), checkpoint: this.log.checkpoint(appliedEnd) });
         this.log.persistedEnd = Math.max(this.log.persistedEnd, end);
         this.log.appliedEnd = appliedEnd;
         this.bookkeeping.selfAppliedEnd = appliedEnd;

@@ -45,7 +45,8 @@ export class ReplicationStore {
     const checkpoint: ReplicationCheckpoint = raw ? (packr.unpack(raw) as ReplicationCheckpoint) : { appliedEnd: 0, logStart: 0, epochs: [] };
     let logEnd = checkpoint.logStart;
     let lastEpoch = checkpoint.epochs.at(-1)?.epoch ?? -1;
-    for await (const [key, value] of this.db.iterator({ gte: LOG_PREFIX, lt: prefixEnd(LOG_PREFIX), reverse: true, limit: 1 })) {
+    // Records below the log start can outlive a trim that crashed before clearing them: ignored.
+    for await (const [key, value] of this.db.iterator({ gte: logKey(checkpoint.logStart), lt: prefixEnd(LOG_PREFIX), reverse: true, limit: 1 })) {
       logEnd = parseInt(key.slice(LOG_PREFIX.length), 16) + 1;
       lastEpoch = (packr.unpack(value) as LogEntry).epoch;
     }
@@ -92,9 +93,12 @@ export class ReplicationStore {
       if (value === null) ops.del(key);
       else ops.put(key, value);
     }
-    for await (const key of this.db.keys({ gte: LOG_PREFIX, lt: logKey(before) })) ops.del(key);
     ops.put(REPLICATION_KEY, packr.pack(checkpoint));
     await ops.write({ sync: true });
+    // The new log start (and the bodies copied out) are on disk first; the records go after, in
+    // LevelDB's own range delete. A crash in between leaves records below the log start, which
+    // nothing reads and the next trim clears.
+    await this.db.clear({ gte: LOG_PREFIX, lt: logKey(before) });
   }
 
   /**
