@@ -116,10 +116,17 @@ export class MetadataService {
     return { ...paginate(names, maxResults, nextToken), stale: this.stale };
   }
 
-  /** The ids (`<account>:<name>`) of the queues whose redrive policy names this one. */
-  deadLetterSources(key: string, maxResults: number | undefined, nextToken: string | undefined): { names: string[]; nextToken?: string } {
+  /**
+   * The ids (`<account>:<name>`) of the queues whose redrive policy names this one; only `owner`'s
+   * when named, filtered before paging so MaxResults and NextToken count what the caller sees.
+   */
+  deadLetterSources(key: string, maxResults: number | undefined, nextToken: string | undefined, owner?: string): { names: string[]; nextToken?: string } {
     const { queue } = this.getQueue(key);
-    const ids = [...this.cache.queues.values()].map((e) => e.value).filter((q) => q.config.redrive?.deadLetterQueue === queue.id).map((q) => q.id).sort();
+    const ids = [...this.cache.queues.values()]
+      .map((e) => e.value)
+      .filter((q) => q.config.redrive?.deadLetterQueue === queue.id && (owner === undefined || q.owner === owner))
+      .map((q) => q.id)
+      .sort();
     return paginate(ids, maxResults, nextToken);
   }
 

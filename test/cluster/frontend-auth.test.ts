@@ -15,6 +15,7 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListDeadLetterSourceQueuesCommand,
   ListMessageMoveTasksCommand,
   ListQueuesCommand,
   PurgeQueueCommand,
@@ -250,6 +251,43 @@ t.test('dead-letter targets and move tasks need access to both queues', async (t
   await sqsB.send(new AddPermissionCommand({ QueueUrl: bDest, Label: 'a-moves', AWSAccountIds: [A], Actions: ['SendMessage'] }));
   const { TaskHandle } = await sqsA.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: bDestArn }));
   t.ok(TaskHandle, 'with B’s grant the task starts');
+});
+
+t.test('ListDeadLetterSourceQueues pages over the caller’s own sources only', async (t) => {
+  const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'page-dlq' }));
+  const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  await sqsA.send(new AddPermissionCommand({ QueueUrl: dlq, Label: 'b-dead-letters', AWSAccountIds: [B], Actions: ['SendMessage'] }));
+  const redrive = { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) };
+  for (const name of ['page-b1', 'page-b2', 'page-b3']) await sqsB.send(new CreateQueueCommand({ QueueName: name, Attributes: redrive }));
+  const own: string[] = [];
+  for (const name of ['page-a1', 'page-a2']) own.push((await sqsA.send(new CreateQueueCommand({ QueueName: name, Attributes: redrive }))).QueueUrl!);
+
+  const pages: Array<string[] | undefined> = [];
+  let token: string | undefined;
+  for (let i = 0; i < 6; i++) {
+    const page = await sqsA.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq, MaxResults: 1, ...(token ? { NextToken: token } : {}) }));
+    pages.push(page.queueUrls);
+    token = page.NextToken;
+    if (!token) break;
+  }
+  t.same(pages, [[own[0]], [own[1]]], 'one of A’s sources per page, and no page left over for B’s');
+  const whole = await sqsA.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq, MaxResults: 2 }));
+  t.same([whole.queueUrls, whole.NextToken], [own, undefined], 'a page as large as A’s sources holds them all, with no NextToken');
+});
+
+t.test('a path that is no queue URL is answered in SQS’s shape, after authentication', async (t) => {
+  const url = `${endpoint}/no/such/path?Action=ListQueues`;
+  const signed = await signedHeaders(url, {}, '', { method: 'GET' });
+  const res = await request(url, { headers: signed });
+  const text = await res.body.text();
+  t.equal(res.statusCode, 404, 'a 404');
+  t.match(String(res.headers['content-type']), /xml/, 'in XML, as the query protocol answers');
+  t.match(text, /^<\?xml[^>]*>\s*<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>InvalidAddress<\/Code><Message>The address \/no\/such\/path is not valid for this endpoint.<\/Message>/, 'an ErrorResponse with InvalidAddress');
+  t.match(text, new RegExp(`<RequestId>${String(res.headers['x-amzn-requestid'])}</RequestId>`), 'and the request id');
+  const json = await request(`${endpoint}/no/such/path`, { method: 'PUT', headers: await signedHeaders(`${endpoint}/no/such/path`, baseHeaders('ListQueues'), '{}', { method: 'PUT' }), body: '{}' });
+  t.same([json.statusCode, json.headers['x-amzn-query-error'], ((await json.body.json()) as { __type: string }).__type], [404, 'InvalidAddress;Sender', 'com.amazonaws.sqs#InvalidAddress'], 'a JSON-protocol request gets the JSON shape');
+  const unsigned = await request(url);
+  t.same([unsigned.statusCode, /<Code>MissingAuthenticationToken<\/Code>/.test(await unsigned.body.text())], [403, true], 'an unsigned one is refused by authentication first');
 });
 
 t.test('the native API keeps accounts apart too', async (t) => {

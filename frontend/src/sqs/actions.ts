@@ -416,15 +416,14 @@ export const ACTIONS: Record<string, Handler> = {
 
   async ListDeadLetterSourceQueues(input, ctx) {
     const { ref } = await queueFor(input, ctx, 'ListDeadLetterSourceQueues');
-    const params = new URLSearchParams();
+    // Only the caller's own sources are listed, filtered by the metadata service before paging.
+    const params = new URLSearchParams({ owner: ctx.account });
     const max = optionalInteger(input, 'MaxResults');
     if (max !== undefined) params.set('maxResults', String(max));
     const token = optionalString(input, 'NextToken');
     if (token !== undefined) params.set('nextToken', token);
     const { names, nextToken } = await ctx.router.metadata.call<{ names: string[]; nextToken?: string }>('GET', `/v1/queues/${encodeURIComponent(ref.id)}/dead-letter-sources?${params}`);
-    // Sources are queue ids; only the caller's own are shown.
-    const own = names.map((id) => splitQueueId(id)).filter((q) => q.account === ctx.account);
-    const out: Json = { queueUrls: own.map((q) => queueUrl(ctx.publicUrl, ctx.account, q.name)) };
+    const out: Json = { queueUrls: names.map((id) => queueUrl(ctx.publicUrl, ctx.account, splitQueueId(id).name)) };
     if (nextToken) out.NextToken = nextToken;
     return out;
   },

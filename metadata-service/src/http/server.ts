@@ -10,7 +10,7 @@
  *   PATCH  /v1/queues/:name/attributes          {attributes}
  *   GET    /v1/queues/:name/tags   POST /v1/queues/:name/tags {tags}   DELETE /v1/queues/:name/tags {keys}
  *   DELETE /v1/queues/:name
- *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken         the sources' queue ids
+ *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken&owner   the sources' queue ids (owner's only, if named)
  *   POST   /v1/queues/:name/move                {to}   move to another cluster (drain-and-switch)
  *   GET    /v1/clusters                                                            cluster view
  *   POST   /v1/move-tasks                       {sourceArn, destinationArn?, maxPerSecond?}  start (DLQ redrive)
@@ -70,7 +70,7 @@ export function buildMetadataServer(service: MetadataService, logger: FastifyBas
     return {};
   });
   app.get<Named & { Querystring: Record<string, string | undefined> }>('/v1/queues/:name/dead-letter-sources', async (request) =>
-    service.deadLetterSources(request.params.name, intParam(request.query.maxResults, 'MaxResults'), request.query.nextToken),
+    service.deadLetterSources(request.params.name, intParam(request.query.maxResults, 'MaxResults'), request.query.nextToken, request.query.owner),
   );
   app.post<Named>('/v1/queues/:name/move', async (request) => {
     const to = body(request.body).to;
