@@ -11,6 +11,7 @@ import { attributeView, buildQueueRecord, checkTags, differingAttribute, paginat
 import { chooseCluster, type ClusterLoad } from './core/placement.ts';
 import { RegistryCache, type Versioned } from './registry-cache.ts';
 import { MoveTaskRunner } from './move-task-runner.ts';
+import { addPermission, removePermission, type PermissionGrant } from './core/queue-policy.ts';
 
 export interface MetadataOptions {
   zookeeper: string;
@@ -50,6 +51,8 @@ const isQueueId = (id: string): boolean => {
   }
 };
 const MAX_CAS_ATTEMPTS = 5;
+/** Policy edits on one queue may come in bursts (a script granting many accounts): more tries, with jitter. */
+const POLICY_EDIT_ATTEMPTS = 25;
 
 export class MetadataService {
   readonly cache: RegistryCache;
@@ -278,10 +281,24 @@ export class MetadataService {
     return this.update(name, (record) => ({ ...record, tags: Object.fromEntries(Object.entries(record.tags).filter(([k]) => !keys.includes(k))) }));
   }
 
-  /** Read, change, compare-and-set; retried when another writer got there first. */
-  private async update(name: string, change: (record: QueueRecord) => QueueRecord): Promise<QueueAnswer> {
+  /**
+   * AddPermission: one more labelled Allow statement in the queue's Policy, edited under
+   * compare-and-set, so concurrent grants on one queue all survive.
+   */
+  async addPermission(key: string, grant: PermissionGrant): Promise<QueueAnswer> {
+    return this.update(this.idOf(key), (record) => withAttributes(record, { Policy: addPermission(record.extraAttributes.Policy, record.arn, grant) }, Date.now()), POLICY_EDIT_ATTEMPTS);
+  }
+
+  /** RemovePermission: the Policy without the statement of that label, under compare-and-set. */
+  async removePermission(key: string, label: string): Promise<QueueAnswer> {
+    return this.update(this.idOf(key), (record) => withAttributes(record, { Policy: removePermission(record.extraAttributes.Policy, label) }, Date.now()), POLICY_EDIT_ATTEMPTS);
+  }
+
+  /** Read, change, compare-and-set; retried (after a short random pause) when another writer got there first. */
+  private async update(name: string, change: (record: QueueRecord) => QueueRecord, attempts = MAX_CAS_ATTEMPTS): Promise<QueueAnswer> {
     this.assertWritable();
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const current = await this.readQueue(name);
       if (!current) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
       const next = change(current.value);

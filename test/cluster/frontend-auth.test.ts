@@ -219,6 +219,21 @@ t.test('accounts: queue names are per account; another account sees a queue as m
   t.equal(badPolicy.code, 'InvalidAttributeValue', 'a policy with a condition this server cannot evaluate is refused');
 });
 
+t.test('concurrent AddPermission and RemovePermission on one queue all take effect', async (t) => {
+  const { QueueUrl } = await sqsA.send(new CreateQueueCommand({ QueueName: 'many-grants' }));
+  const labels = Array.from({ length: 8 }, (_, i) => `grant-${i}`);
+  await Promise.all(labels.map((Label) => sqsA.send(new AddPermissionCommand({ QueueUrl, Label, AWSAccountIds: [B], Actions: ['SendMessage'] }))));
+  const sids = async (): Promise<string[]> => {
+    const text = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }))).Attributes?.Policy;
+    return text ? (JSON.parse(text) as { Statement: Array<{ Sid: string }> }).Statement.map((s) => s.Sid).sort() : [];
+  };
+  t.same(await sids(), labels, 'eight grants sent at once: all eight statements are in the Policy');
+  await Promise.all(labels.slice(0, 4).map((Label) => sqsA.send(new RemovePermissionCommand({ QueueUrl, Label }))));
+  t.same(await sids(), labels.slice(4), 'four removals at once: exactly those four are gone');
+  const twice = await Promise.allSettled([0, 1].map(() => sqsA.send(new AddPermissionCommand({ QueueUrl, Label: 'same', AWSAccountIds: [B], Actions: ['ReceiveMessage'] }))));
+  t.same(twice.map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'one label granted twice at once: one wins, the other is told it exists');
+});
+
 t.test('dead-letter targets and move tasks need access to both queues', async (t) => {
   const { QueueUrl: dlqA } = await sqsA.send(new CreateQueueCommand({ QueueName: 'a-dlq' }));
   const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlqA, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;

@@ -9,6 +9,8 @@
  *   GET    /v1/queues/:name/attributes                                             SQS `All` attributes
  *   PATCH  /v1/queues/:name/attributes          {attributes}
  *   GET    /v1/queues/:name/tags   POST /v1/queues/:name/tags {tags}   DELETE /v1/queues/:name/tags {keys}
+ *   POST   /v1/queues/:name/permissions    {label, accounts, actions}   AddPermission (compare-and-set on the Policy)
+ *   DELETE /v1/queues/:name/permissions    {label}                      RemovePermission (compare-and-set on the Policy)
  *   DELETE /v1/queues/:name
  *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken&owner   the sources' queue ids (owner's only, if named)
  *   POST   /v1/queues/:name/move                {to}   move to another cluster (drain-and-switch)
@@ -34,6 +36,17 @@ function stringMap(value: unknown, name: string): Record<string, string> {
     throw new ConveyorError('InvalidParameterValue', `${name} must be a map of strings.`, { parameter: name });
   }
   return value as Record<string, string>;
+}
+
+function requiredString(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new ConveyorError('MissingParameter', `The request must contain the parameter ${name}.`, { parameter: name });
+  return value;
+}
+
+function stringList(value: unknown, name: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConveyorError('InvalidParameterValue', `${name} must be a list of strings.`, { parameter: name });
+  return value as string[];
 }
 
 export function buildMetadataServer(service: MetadataService, logger: FastifyBaseLogger | false): FastifyInstance {
@@ -65,6 +78,11 @@ export function buildMetadataServer(service: MetadataService, logger: FastifyBas
   app.get<Named>('/v1/queues/:name/tags', async (request) => ({ tags: service.getQueue(request.params.name).queue.tags }));
   app.post<Named>('/v1/queues/:name/tags', async (request) => service.tagQueue(request.params.name, stringMap(body(request.body).tags, 'Tags')));
   app.delete<Named>('/v1/queues/:name/tags', async (request) => service.untagQueue(request.params.name, body(request.body).keys as string[]));
+  app.post<Named>('/v1/queues/:name/permissions', async (request) => {
+    const b = body(request.body);
+    return service.addPermission(request.params.name, { label: requiredString(b.label, 'Label'), accounts: stringList(b.accounts, 'AWSAccountIds'), actions: stringList(b.actions, 'Actions') });
+  });
+  app.delete<Named>('/v1/queues/:name/permissions', async (request) => service.removePermission(request.params.name, requiredString(body(request.body).label, 'Label')));
   app.delete<Named>('/v1/queues/:name', async (request) => {
     await service.deleteQueue(request.params.name);
     return {};
