@@ -12,6 +12,7 @@ import { chooseCluster, type ClusterLoad } from './core/placement.ts';
 import { RegistryCache, type Versioned } from './registry-cache.ts';
 import { MoveTaskRunner } from './move-task-runner.ts';
 import { addPermission, removePermission, type PermissionGrant } from './core/queue-policy.ts';
+import { redriveAllows, redriveNotAllowed } from './core/redrive-allow-policy.ts';
 
 export interface MetadataOptions {
   zookeeper: string;
@@ -227,6 +228,7 @@ export class MetadataService {
     if (dlq) {
       const target = this.cache.queues.get(dlq);
       if (!target) throw new ConveyorError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Dead letter target does not exist.', { attribute: 'RedrivePolicy' });
+      if (!redriveAllows(target.value.extraAttributes.RedriveAllowPolicy, record.arn)) throw redriveNotAllowed(target.value.arn);
       return target.value.clusterId;
     }
     const chosen = chooseCluster(this.clusterLoads());
@@ -253,6 +255,9 @@ export class MetadataService {
     const answer = await this.update(name, (record) => {
       const next = withAttributes(record, attributes, Date.now());
       const dlq = next.config.redrive?.deadLetterQueue;
+      // The dead-letter queue's RedriveAllowPolicy is checked whenever a RedrivePolicy is set, as SQS does.
+      const named = dlq && attributes.RedrivePolicy ? this.cache.queues.get(dlq)?.value : undefined;
+      if (named && !redriveAllows(named.extraAttributes.RedriveAllowPolicy, record.arn)) throw redriveNotAllowed(named.arn);
       if (dlq && dlq !== record.config.redrive?.deadLetterQueue) {
         const target = this.cache.queues.get(dlq);
         if (!target) throw new ConveyorError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Dead letter target does not exist.', { attribute: 'RedrivePolicy' });

@@ -268,6 +268,30 @@ t.test('dead-letter targets and move tasks need access to both queues', async (t
   t.ok(TaskHandle, 'with B’s grant the task starts');
 });
 
+t.test('a dead-letter queue’s RedriveAllowPolicy decides which sources may name it', async (t) => {
+  const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'guarded-dlq' }));
+  const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const arnOf = (name: string): string => dlqArn.replace(/guarded-dlq$/, name);
+  const redrive = { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) };
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [arnOf('listed-src')] }) } }));
+  await sqsA.send(new CreateQueueCommand({ QueueName: 'listed-src', Attributes: redrive }));
+  t.pass('byQueue: a listed source may name it');
+  const refused = await sqsError(sqsA.send(new CreateQueueCommand({ QueueName: 'unlisted-src', Attributes: redrive })));
+  t.equal(refused.code, 'InvalidAttributeValue', 'byQueue: an unlisted one is refused');
+  t.match(refused.message, /RedrivePolicy.*does not allow this queue as a source/, 'saying why');
+  t.notOk(await queueExists('unlisted-src'), 'and is not created');
+
+  const { QueueUrl: later } = await sqsA.send(new CreateQueueCommand({ QueueName: 'later-src' }));
+  t.equal((await sqsError(sqsA.send(new SetQueueAttributesCommand({ QueueUrl: later, Attributes: redrive })))).code, 'InvalidAttributeValue', 'SetQueueAttributes is refused the same way');
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'allowAll' }) } }));
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: later, Attributes: redrive }));
+  t.pass('allowAll: any source may');
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'denyAll' }) } }));
+  t.equal((await sqsError(sqsA.send(new CreateQueueCommand({ QueueName: 'denied-src', Attributes: redrive })))).code, 'InvalidAttributeValue', 'denyAll: none may');
+  const bad = await sqsError(sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue' }) } })));
+  t.match([bad.code, bad.message], ['InvalidAttributeValue', /must also specify one or more sourceQueueArns/], 'a byQueue policy without sources is refused when set');
+});
+
 t.test('ListDeadLetterSourceQueues pages over the caller’s own sources only', async (t) => {
   const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'page-dlq' }));
   const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
