@@ -292,6 +292,36 @@ t.test('a dead-letter queue’s RedriveAllowPolicy decides which sources may nam
   t.match([bad.code, bad.message], ['InvalidAttributeValue', /must also specify one or more sourceQueueArns/], 'a byQueue policy without sources is refused when set');
 });
 
+t.test('a move task back to the sources fails at a source its caller may not send to, and moves once it may', async (t) => {
+  const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'mv-dlq' }));
+  const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  await sqsA.send(new AddPermissionCommand({ QueueUrl: dlq, Label: 'b-dead-letters', AWSAccountIds: [B], Actions: ['SendMessage'] }));
+  const { QueueUrl: bSource } = await sqsB.send(new CreateQueueCommand({ QueueName: 'mv-b-src', Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) } }));
+  await sqsB.send(new SendMessageCommand({ QueueUrl: bSource, MessageBody: 'dead-lettered from B' }));
+  t.equal((await sqsB.send(new ReceiveMessageCommand({ QueueUrl: bSource, VisibilityTimeout: 0 }))).Messages?.length, 1, 'B receives it once');
+  t.same((await sqsB.send(new ReceiveMessageCommand({ QueueUrl: bSource }))).Messages ?? [], [], 'past maxReceiveCount it leaves B’s queue');
+  t.equal(await visibleCount(dlq!), '1', 'for A’s dead-letter queue');
+
+  const finished = async (): Promise<{ Status?: string; FailureReason?: string }> => {
+    for (let i = 0; i < 100; i++) {
+      const [task] = (await sqsA.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }))).Results ?? [];
+      if (task && task.Status !== 'RUNNING' && task.Status !== 'CANCELLING') return task;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the move task did not finish within 10 s');
+  };
+  await sqsA.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+  const failed = await finished();
+  t.same([failed.Status, failed.FailureReason], ['FAILED', 'AWS.SimpleQueueService.NonExistentQueue'], 'A may not send to B’s queue: the task fails, as for a missing source');
+  t.equal(await visibleCount(dlq!), '1', 'and the message stays in the dead-letter queue, visible');
+  t.equal(await visibleCount(bSource!, sqsB), '0', 'nothing reached B’s queue');
+
+  await sqsB.send(new AddPermissionCommand({ QueueUrl: bSource, Label: 'a-redrives', AWSAccountIds: [A], Actions: ['SendMessage'] }));
+  await sqsA.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+  t.equal((await finished()).Status, 'COMPLETED', 'with B’s grant the next task completes');
+  t.equal((await sqsB.send(new ReceiveMessageCommand({ QueueUrl: bSource }))).Messages?.[0]?.Body, 'dead-lettered from B', 'and the message is back in B’s queue');
+});
+
 t.test('ListDeadLetterSourceQueues pages over the caller’s own sources only', async (t) => {
   const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'page-dlq' }));
   const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;

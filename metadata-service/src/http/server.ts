@@ -15,7 +15,8 @@
  *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken&owner   the sources' queue ids (owner's only, if named)
  *   POST   /v1/queues/:name/move                {to}   move to another cluster (drain-and-switch)
  *   GET    /v1/clusters                                                            cluster view
- *   POST   /v1/move-tasks                       {sourceArn, destinationArn?, maxPerSecond?}  start (DLQ redrive)
+ *   POST   /v1/move-tasks                       {sourceArn, destinationArn?, maxPerSecond?, caller?}  start (DLQ redrive; caller: the account
+ *                                          whose send rights bound where messages go back to)
  *   POST   /v1/move-tasks/cancel                {taskHandle}   cancel a RUNNING task (handles are too long for a path)
  *   GET    /v1/move-tasks?sourceArn&maxResults                                     a source's tasks, newest first
  */
@@ -98,7 +99,7 @@ export function buildMetadataServer(service: MetadataService, logger: FastifyBas
   app.get('/v1/clusters', async () => service.clusterView());
   app.post('/v1/move-tasks', async (request) => {
     const b = body(request.body);
-    return service.moveTasks.startTask({ sourceArn: b.sourceArn, destinationArn: b.destinationArn, maxMessagesPerSecond: b.maxPerSecond });
+    return service.moveTasks.startTask({ sourceArn: b.sourceArn, destinationArn: b.destinationArn, maxMessagesPerSecond: b.maxPerSecond, caller: b.caller });
   });
   app.post('/v1/move-tasks/cancel', async (request) => ({ task: await service.moveTasks.cancelTask(body(request.body).taskHandle) }));
   app.get<{ Querystring: Record<string, string | undefined> }>('/v1/move-tasks', async (request) => ({
