@@ -37,7 +37,9 @@ export interface ClusterView {
   epoch: number | null;
   leader: string | null;
   isr: string[];
-  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean }>;
+  /** `retired`: the node was drained (or removed) by an operator. */
+  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean; retired?: 'drained' | 'removed' }>;
+  /** Counts by queue id (`<account>:<name>`). */
   queues: Record<string, { visible: number; inflight: number; delayed: number }>;
   reachable: boolean;
 }
@@ -479,6 +481,7 @@ export class MetadataService {
             live: c.nodes.has(id),
             lag: id === c.state?.leader ? 0 : status?.followers?.[id]?.lag,
             inSync: c.state?.isr.includes(id),
+            ...(c.retired.has(id) ? { retired: c.retired.get(id) } : {}),
           })),
           queues,
           reachable: status !== undefined,
