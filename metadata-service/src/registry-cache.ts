@@ -147,8 +147,9 @@ export class RegistryCache {
       entry.state = decode<ClusterState>(data);
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
-      // Not created yet: watch for it.
-      await zk.withTimeout(zk.zkExists(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, `state-exists ${id}`, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'watch cluster state');
+      // Not created yet: watch for it (created in between: an exists watch would wait for its next change, so read it now).
+      const appeared = await zk.withTimeout(zk.zkExists(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, `state-exists ${id}`, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'watch cluster state');
+      if (appeared) return this.refreshClusterState(generation, id);
     }
     this.session.touch();
   }
@@ -164,7 +165,8 @@ export class RegistryCache {
       children = await zk.withTimeout(zk.zkChildren(this.session.client, path, again), this.session.opTimeoutMs, 'list retired');
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
-      await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `retired-exists ${id}`, () => this.refreshRetired(generation, id))), this.session.opTimeoutMs, 'watch retired');
+      const appeared = await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `retired-exists ${id}`, () => this.refreshRetired(generation, id))), this.session.opTimeoutMs, 'watch retired');
+      if (appeared) return this.refreshRetired(generation, id); // created in between: list it now
     }
     const retired = new Map<string, RetiredKind>();
     await Promise.all(children.map(async (nodeId) => {
@@ -189,7 +191,9 @@ export class RegistryCache {
       children = await zk.withTimeout(zk.zkChildren(this.session.client, path, this.watch(generation, `${kind} ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `list ${kind}`);
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
-      await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `${kind}-exists ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `watch ${kind}`);
+      // An exists watch on a path created in between fires only on its next change, not on new children: list it now.
+      const appeared = await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `${kind}-exists ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `watch ${kind}`);
+      if (appeared) return this.refreshClusterNodes(generation, id, kind);
     }
     const nodes = new Map<string, { address: string }>();
     await Promise.all(children.map(async (nodeId) => {
