@@ -9,6 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { request } from 'undici';
 import { ConveyorError, NativeClient, isConveyorError } from '@conveyor/client-sdk';
 import { RUN_FILE, type RunInfo } from './launcher/local-cluster.ts';
+import { LOCAL_ACCOUNT } from './launcher/credentials.ts';
 
 class UsageError extends Error {}
 /** The operation was refused or failed; the message says why. */
@@ -81,8 +82,23 @@ interface ClusterView {
   epoch: number | null;
   leader: string | null;
   isr: string[];
-  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean }>;
+  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean; retired?: 'drained' | 'removed' }>;
+  /** By queue id, `<account>:<name>`. */
   queues: Record<string, { visible: number; inflight: number; delayed: number }>;
+}
+
+/** A queue id as people read it: the name alone for the local account's queues, `<account>/<name>` for others. */
+export function displayQueue(id: string): string {
+  const colon = id.indexOf(':');
+  if (colon < 0) return id;
+  const account = id.slice(0, colon);
+  return account === LOCAL_ACCOUNT ? id.slice(colon + 1) : `${account}/${id.slice(colon + 1)}`;
+}
+
+/** A node's state column: drained (stopped on purpose) is not "down". */
+function nodeState(node: ClusterView['nodes'][number]): string {
+  if (node.retired) return node.retired;
+  return node.live ? 'live' : 'DOWN';
 }
 
 function table(rows: string[][]): string {
@@ -111,9 +127,10 @@ export function buildCli(): Command {
       say(`SQS endpoint: ${info().endpoint}`);
       for (const c of clusters) {
         say(`\ncluster ${c.id}  epoch ${c.epoch ?? '-'}  leader ${c.leader ?? '(none)'}  in-sync ${c.isr.join(',') || '(none)'}`);
-        say(table([['node', 'role', 'live', 'in-sync', 'lag', 'address'], ...c.nodes.map((n) => [n.id, n.id === c.leader ? 'leader' : 'follower', n.live ? 'yes' : 'NO', n.inSync ? 'yes' : 'no', n.lag === undefined ? '-' : String(n.lag), n.address])]));
-        const queues = Object.entries(c.queues);
-        if (queues.length > 0) say(table([['queue', 'visible', 'in-flight', 'delayed'], ...queues.map(([q, n]) => [q, String(n.visible), String(n.inflight), String(n.delayed)])]));
+        say(table([['node', 'role', 'state', 'in-sync', 'lag', 'address'], ...c.nodes.map((n) => [n.id, n.id === c.leader ? 'leader' : 'follower', nodeState(n), n.inSync ? 'yes' : 'no', n.lag === undefined ? '-' : String(n.lag), n.address])]));
+        const queues = Object.entries(c.queues).map(([id, n]) => [displayQueue(id), String(n.visible), String(n.inflight), String(n.delayed)]);
+        queues.sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0));
+        if (queues.length > 0) say(table([['queue', 'visible', 'in-flight', 'delayed'], ...queues]));
       }
     });
 

@@ -8,4 +8,5 @@ export { callerAccessKey } from './http/call-info.ts';
 export { TRAFFIC_DEFAULTS, type TrafficConfig } from './http/traffic-guard.ts';
 export { AccessKeys, loadAccessKeys, parseAccessKeys } from './auth/access-keys.ts';
 export { verifySignature, type AccessKey, type SignedRequest, type VerifiedCaller, type VerifyOptions } from './auth/sigv4-verify.ts';
-export { evaluatePolicy, isAllowed, parsePolicy, type Decision, type QueuePolicy } from './auth/queue-policy.ts';
+// Queue policies are evaluated by the metadata service's pure module too (redrive, move tasks).
+export { evaluatePolicy, isAllowed, parsePolicy, type Decision, type QueuePolicy } from '@conveyor/metadata-service';

@@ -11,6 +11,8 @@ import { attributeView, buildQueueRecord, checkTags, differingAttribute, paginat
 import { chooseCluster, type ClusterLoad } from './core/placement.ts';
 import { RegistryCache, type Versioned } from './registry-cache.ts';
 import { MoveTaskRunner } from './move-task-runner.ts';
+import { addPermission, removePermission, type PermissionGrant } from './core/queue-policy.ts';
+import { redriveAllows, redriveNotAllowed } from './core/redrive-allow-policy.ts';
 
 export interface MetadataOptions {
   zookeeper: string;
@@ -35,7 +37,9 @@ export interface ClusterView {
   epoch: number | null;
   leader: string | null;
   isr: string[];
-  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean }>;
+  /** `retired`: the node was drained (or removed) by an operator. */
+  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean; retired?: 'drained' | 'removed' }>;
+  /** Counts by queue id (`<account>:<name>`). */
   queues: Record<string, { visible: number; inflight: number; delayed: number }>;
   reachable: boolean;
 }
@@ -50,6 +54,8 @@ const isQueueId = (id: string): boolean => {
   }
 };
 const MAX_CAS_ATTEMPTS = 5;
+/** Policy edits on one queue may come in bursts (a script granting many accounts): more tries, with jitter. */
+const POLICY_EDIT_ATTEMPTS = 25;
 
 export class MetadataService {
   readonly cache: RegistryCache;
@@ -116,10 +122,17 @@ export class MetadataService {
     return { ...paginate(names, maxResults, nextToken), stale: this.stale };
   }
 
-  /** The ids (`<account>:<name>`) of the queues whose redrive policy names this one. */
-  deadLetterSources(key: string, maxResults: number | undefined, nextToken: string | undefined): { names: string[]; nextToken?: string } {
+  /**
+   * The ids (`<account>:<name>`) of the queues whose redrive policy names this one; only `owner`'s
+   * when named, filtered before paging so MaxResults and NextToken count what the caller sees.
+   */
+  deadLetterSources(key: string, maxResults: number | undefined, nextToken: string | undefined, owner?: string): { names: string[]; nextToken?: string } {
     const { queue } = this.getQueue(key);
-    const ids = [...this.cache.queues.values()].map((e) => e.value).filter((q) => q.config.redrive?.deadLetterQueue === queue.id).map((q) => q.id).sort();
+    const ids = [...this.cache.queues.values()]
+      .map((e) => e.value)
+      .filter((q) => q.config.redrive?.deadLetterQueue === queue.id && (owner === undefined || q.owner === owner))
+      .map((q) => q.id)
+      .sort();
     return paginate(ids, maxResults, nextToken);
   }
 
@@ -217,6 +230,7 @@ export class MetadataService {
     if (dlq) {
       const target = this.cache.queues.get(dlq);
       if (!target) throw new ConveyorError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Dead letter target does not exist.', { attribute: 'RedrivePolicy' });
+      if (!redriveAllows(target.value.extraAttributes.RedriveAllowPolicy, record.arn)) throw redriveNotAllowed(target.value.arn);
       return target.value.clusterId;
     }
     const chosen = chooseCluster(this.clusterLoads());
@@ -243,6 +257,9 @@ export class MetadataService {
     const answer = await this.update(name, (record) => {
       const next = withAttributes(record, attributes, Date.now());
       const dlq = next.config.redrive?.deadLetterQueue;
+      // The dead-letter queue's RedriveAllowPolicy is checked whenever a RedrivePolicy is set, as SQS does.
+      const named = dlq && attributes.RedrivePolicy ? this.cache.queues.get(dlq)?.value : undefined;
+      if (named && !redriveAllows(named.extraAttributes.RedriveAllowPolicy, record.arn)) throw redriveNotAllowed(named.arn);
       if (dlq && dlq !== record.config.redrive?.deadLetterQueue) {
         const target = this.cache.queues.get(dlq);
         if (!target) throw new ConveyorError('InvalidAttributeValue', 'Invalid value for the parameter RedrivePolicy. Reason: Dead letter target does not exist.', { attribute: 'RedrivePolicy' });
@@ -271,10 +288,24 @@ export class MetadataService {
     return this.update(name, (record) => ({ ...record, tags: Object.fromEntries(Object.entries(record.tags).filter(([k]) => !keys.includes(k))) }));
   }
 
-  /** Read, change, compare-and-set; retried when another writer got there first. */
-  private async update(name: string, change: (record: QueueRecord) => QueueRecord): Promise<QueueAnswer> {
+  /**
+   * AddPermission: one more labelled Allow statement in the queue's Policy, edited under
+   * compare-and-set, so concurrent grants on one queue all survive.
+   */
+  async addPermission(key: string, grant: PermissionGrant): Promise<QueueAnswer> {
+    return this.update(this.idOf(key), (record) => withAttributes(record, { Policy: addPermission(record.extraAttributes.Policy, record.arn, grant) }, Date.now()), POLICY_EDIT_ATTEMPTS);
+  }
+
+  /** RemovePermission: the Policy without the statement of that label, under compare-and-set. */
+  async removePermission(key: string, label: string): Promise<QueueAnswer> {
+    return this.update(this.idOf(key), (record) => withAttributes(record, { Policy: removePermission(record.extraAttributes.Policy, label) }, Date.now()), POLICY_EDIT_ATTEMPTS);
+  }
+
+  /** Read, change, compare-and-set; retried (after a short random pause) when another writer got there first. */
+  private async update(name: string, change: (record: QueueRecord) => QueueRecord, attempts = MAX_CAS_ATTEMPTS): Promise<QueueAnswer> {
     this.assertWritable();
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const current = await this.readQueue(name);
       if (!current) throw new ConveyorError('QueueDoesNotExist', 'The specified queue does not exist.', { queue: name });
       const next = change(current.value);
@@ -450,6 +481,7 @@ export class MetadataService {
             live: c.nodes.has(id),
             lag: id === c.state?.leader ? 0 : status?.followers?.[id]?.lag,
             inSync: c.state?.isr.includes(id),
+            ...(c.retired.has(id) ? { retired: c.retired.get(id) } : {}),
           })),
           queues,
           reachable: status !== undefined,

@@ -35,6 +35,7 @@ import {
   recentTasks,
   recordProgress,
   redriveEntry,
+  refusedDestination,
   sourceDoesNotExist,
   startPacer,
   taskDoesNotExist,
@@ -49,6 +50,7 @@ import {
   type StartRequest,
 } from './core/move-tasks.ts';
 import type { QueueRecord } from './core/queue-record.ts';
+import { isAllowed } from './core/queue-policy.ts';
 import type { RegistryCache, Versioned } from './registry-cache.ts';
 
 export interface MoveTaskRunnerOptions {
@@ -443,6 +445,12 @@ export class MoveTaskRunner {
       await this.finish(source, state, { kind: 'failed', reason: plan.failure });
       return true;
     }
+    // Back to their sources: only to sources the task's caller may send to (checked before any is sent).
+    if (refusedDestination(task, plan.batches.keys(), (caller, arn) => this.maySend(caller, arn))) {
+      await this.returnToSource(from, source, messages);
+      await this.finish(source, state, { kind: 'failed', reason: DESTINATION_GONE });
+      return true;
+    }
     for (const [arn, batch] of plan.batches) {
       const failure = await this.sendOn(from, source, arn, batch, state);
       if (failure) {
@@ -452,6 +460,12 @@ export class MoveTaskRunner {
       }
     }
     return false;
+  }
+
+  /** May `caller` send to the queue with this ARN (its owner and Policy decide)? A missing queue is left to sendOn. */
+  private maySend(caller: string, arn: string): boolean {
+    const queue = this.queueByArn(arn);
+    return !queue || isAllowed(queue.owner, queue.extraAttributes.Policy, { account: caller, action: 'SendMessage', resource: queue.arn });
   }
 
   /**

@@ -4,7 +4,7 @@
  * (after expiry) re-reads and re-watches everything. Reads are answered from here; while
  * ZooKeeper is unreachable they are marked stale.
  */
-import { zk, type ClusterState, type ZkSession } from '@conveyor/backend-node';
+import { zk, type ClusterState, type RetiredKind, type ZkSession } from '@conveyor/backend-node';
 import type { QueueRecord } from './core/queue-record.ts';
 
 export interface Versioned<T> {
@@ -19,6 +19,8 @@ export interface ClusterEntry {
   nodes: Map<string, { address: string }>;
   /** Every node that ever joined (persistent), live or not. */
   members: Map<string, { address: string }>;
+  /** Nodes an operator drained or removed (`<cluster>/retired/<node>`). */
+  retired: Map<string, RetiredKind>;
 }
 
 const decode = <T>(data: Buffer | undefined): T | undefined => (data && data.length > 0 ? (JSON.parse(data.toString('utf8')) as T) : undefined);
@@ -132,8 +134,8 @@ export class RegistryCache {
     this.session.touch();
     for (const id of this.clusters.keys()) if (!ids.includes(id)) this.clusters.delete(id);
     await Promise.all(ids.filter((id) => all || !this.clusters.has(id)).map(async (id) => {
-      if (!this.clusters.has(id)) this.clusters.set(id, { id, state: undefined, nodes: new Map(), members: new Map() });
-      await Promise.all([this.refreshClusterState(generation, id), this.refreshClusterNodes(generation, id), this.refreshClusterNodes(generation, id, 'members')]);
+      if (!this.clusters.has(id)) this.clusters.set(id, { id, state: undefined, nodes: new Map(), members: new Map(), retired: new Map() });
+      await Promise.all([this.refreshClusterState(generation, id), this.refreshClusterNodes(generation, id), this.refreshClusterNodes(generation, id, 'members'), this.refreshRetired(generation, id)]);
     }));
   }
 
@@ -145,9 +147,37 @@ export class RegistryCache {
       entry.state = decode<ClusterState>(data);
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
-      // Not created yet: watch for it.
-      await zk.withTimeout(zk.zkExists(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, `state-exists ${id}`, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'watch cluster state');
+      // Not created yet: watch for it (created in between: an exists watch would wait for its next change, so read it now).
+      const appeared = await zk.withTimeout(zk.zkExists(this.session.client, `${this.clustersPath}/${id}/state`, this.watch(generation, `state-exists ${id}`, () => this.refreshClusterState(generation, id))), this.session.opTimeoutMs, 'watch cluster state');
+      if (appeared) return this.refreshClusterState(generation, id);
     }
+    this.session.touch();
+  }
+
+  /** The drained and removed nodes of a cluster (a drain creates the entry, a removal rewrites it, so both are watched). */
+  private async refreshRetired(generation: number, id: string): Promise<void> {
+    const entry = this.clusters.get(id);
+    if (!entry) return;
+    const path = `${this.clustersPath}/${id}/retired`;
+    const again = this.watch(generation, `retired ${id}`, () => this.refreshRetired(generation, id));
+    let children: string[] = [];
+    try {
+      children = await zk.withTimeout(zk.zkChildren(this.session.client, path, again), this.session.opTimeoutMs, 'list retired');
+    } catch (error) {
+      if (zk.zkErrorKind(error) !== 'noNode') throw error;
+      const appeared = await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `retired-exists ${id}`, () => this.refreshRetired(generation, id))), this.session.opTimeoutMs, 'watch retired');
+      if (appeared) return this.refreshRetired(generation, id); // created in between: list it now
+    }
+    const retired = new Map<string, RetiredKind>();
+    await Promise.all(children.map(async (nodeId) => {
+      try {
+        const { data } = await zk.withTimeout(zk.zkGetData(this.session.client, `${path}/${nodeId}`, again), this.session.opTimeoutMs, 'read retired');
+        retired.set(nodeId, data?.toString('utf8') === 'removed' ? 'removed' : 'drained');
+      } catch (error) {
+        if (zk.zkErrorKind(error) !== 'noNode') throw error;
+      }
+    }));
+    entry.retired = retired;
     this.session.touch();
   }
 
@@ -161,7 +191,9 @@ export class RegistryCache {
       children = await zk.withTimeout(zk.zkChildren(this.session.client, path, this.watch(generation, `${kind} ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `list ${kind}`);
     } catch (error) {
       if (zk.zkErrorKind(error) !== 'noNode') throw error;
-      await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `${kind}-exists ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `watch ${kind}`);
+      // An exists watch on a path created in between fires only on its next change, not on new children: list it now.
+      const appeared = await zk.withTimeout(zk.zkExists(this.session.client, path, this.watch(generation, `${kind}-exists ${id}`, () => this.refreshClusterNodes(generation, id, kind))), this.session.opTimeoutMs, `watch ${kind}`);
+      if (appeared) return this.refreshClusterNodes(generation, id, kind);
     }
     const nodes = new Map<string, { address: string }>();
     await Promise.all(children.map(async (nodeId) => {

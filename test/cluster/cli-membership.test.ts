@@ -66,6 +66,12 @@ t.test('cluster add|list and node add|drain|remove through the CLI', async (t) =
   t.notOk(c1.isr.includes(leader), 'the drained node is out of the in-sync set');
   t.equal(c1.isr.length, 3, 'and the cluster still keeps 3 replicas in sync');
   t.same(c1.nodes.find((n) => n.id === leader), { id: leader, cluster: 'c1', standing: 'drained', running: false, url: null, pid: null }, 'the drained node is stopped');
+  let drainedRow = '';
+  for (let i = 0; i < 20 && !/drained/.test(drainedRow); i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 250)); // the metadata service learns of it through a watch
+    drainedRow = (await cli('status')).stdout.split('\n').find((line) => line.startsWith(`${leader} `)) ?? '';
+  }
+  t.match(drainedRow, new RegExp(`^${leader} +follower +drained `), 'status shows the drained node as drained, not down');
   const again = await cli('node', 'drain', leader);
   t.equal(again.code, 1, 'draining it again is refused');
   t.match(again.stderr, new RegExp(`Node ${leader} is drained\\.`));

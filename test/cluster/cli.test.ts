@@ -1,11 +1,13 @@
 /**
  * The `conveyor` CLI against a local Conveyor started by the same command as `npm start`:
- * queue lifecycle, status (table and JSON), a node killed and seen down, and exit codes.
+ * queue lifecycle, status (table and JSON; queues by name, another account's as <account>/<name>),
+ * a node killed and seen down, and exit codes.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { request } from 'undici';
 import { conveyor, removeDir, startLocalConveyor } from '../support/local-conveyor.ts';
 
 const cli = (dataDir: string, ...args: string[]) => conveyor(dataDir, args);
@@ -33,7 +35,19 @@ t.test('the conveyor CLI operates a local Conveyor', async (t) => {
   t.equal(sent.code, 0, 'queue send');
   const status = JSON.parse((await cli(dataDir, 'status', '--json')).stdout) as Status;
   t.equal(status.clusters[0]?.queues['000000000000:jobs']?.visible, 1, 'status --json counts the message (queues by id: <account>:<name>)');
-  t.match((await cli(dataDir, 'status')).stdout, /leader/, 'status prints a table');
+  // Another account's queue of the same name (made through the metadata API, as a frontend would).
+  const { metadataUrl } = JSON.parse(readFileSync(join(dataDir, 'run.json'), 'utf8')) as { metadataUrl: string };
+  const made = await request(`${metadataUrl}/v1/queues`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'jobs', owner: '111111111111' }) });
+  t.equal(made.statusCode, 200, 'another account’s "jobs"');
+  await made.body.dump();
+  const table = (await cli(dataDir, 'status')).stdout;
+  t.match(table, /leader/, 'status prints a table');
+  t.match(table, /^jobs +1 +0 +0$/m, 'the local account’s queue by its name, with its count');
+  t.match(table, /^111111111111\/jobs +0 +0 +0$/m, 'another account’s as <account>/<name>');
+  t.notMatch(table, /000000000000:jobs/, 'no queue ids in the table');
+  t.match(table, /^c1n\d +(leader|follower) +live /m, 'nodes that run are live');
+  const ids = Object.keys((JSON.parse((await cli(dataDir, 'status', '--json')).stdout) as Status).clusters[0]!.queues).sort();
+  t.same(ids, ['000000000000:jobs', '111111111111:jobs'], 'status --json keeps the ids');
   const received = await cli(dataDir, 'queue', 'receive', 'jobs', '--delete');
   t.match(received.stdout, /hello from the cli/, 'queue receive');
   t.match((await cli(dataDir, 'queue', 'attributes', 'jobs')).stdout, /ApproximateNumberOfMessages=0/, 'queue attributes after the delete');
@@ -48,6 +62,7 @@ t.test('the conveyor CLI operates a local Conveyor', async (t) => {
     if (!seenDown) await new Promise((r) => setTimeout(r, 500));
   }
   t.ok(seenDown, 'status shows the killed node down');
+  t.match((await cli(dataDir, 'status')).stdout, new RegExp(`^${victim} +follower +DOWN `, 'm'), 'as DOWN in the table');
   t.equal((await cli(dataDir, 'queue', 'send', 'jobs', 'still served')).code, 0, 'two of three nodes still serve');
   const unknown = await cli(dataDir, 'node', 'kill', 'no-such-node');
   t.equal(unknown.code, 2, 'an unknown node exits 2');

@@ -15,6 +15,7 @@ import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListDeadLetterSourceQueuesCommand,
   ListMessageMoveTasksCommand,
   ListQueuesCommand,
   PurgeQueueCommand,
@@ -218,6 +219,21 @@ t.test('accounts: queue names are per account; another account sees a queue as m
   t.equal(badPolicy.code, 'InvalidAttributeValue', 'a policy with a condition this server cannot evaluate is refused');
 });
 
+t.test('concurrent AddPermission and RemovePermission on one queue all take effect', async (t) => {
+  const { QueueUrl } = await sqsA.send(new CreateQueueCommand({ QueueName: 'many-grants' }));
+  const labels = Array.from({ length: 8 }, (_, i) => `grant-${i}`);
+  await Promise.all(labels.map((Label) => sqsA.send(new AddPermissionCommand({ QueueUrl, Label, AWSAccountIds: [B], Actions: ['SendMessage'] }))));
+  const sids = async (): Promise<string[]> => {
+    const text = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['Policy'] }))).Attributes?.Policy;
+    return text ? (JSON.parse(text) as { Statement: Array<{ Sid: string }> }).Statement.map((s) => s.Sid).sort() : [];
+  };
+  t.same(await sids(), labels, 'eight grants sent at once: all eight statements are in the Policy');
+  await Promise.all(labels.slice(0, 4).map((Label) => sqsA.send(new RemovePermissionCommand({ QueueUrl, Label }))));
+  t.same(await sids(), labels.slice(4), 'four removals at once: exactly those four are gone');
+  const twice = await Promise.allSettled([0, 1].map(() => sqsA.send(new AddPermissionCommand({ QueueUrl, Label: 'same', AWSAccountIds: [B], Actions: ['ReceiveMessage'] }))));
+  t.same(twice.map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'one label granted twice at once: one wins, the other is told it exists');
+});
+
 t.test('dead-letter targets and move tasks need access to both queues', async (t) => {
   const { QueueUrl: dlqA } = await sqsA.send(new CreateQueueCommand({ QueueName: 'a-dlq' }));
   const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlqA, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
@@ -250,6 +266,97 @@ t.test('dead-letter targets and move tasks need access to both queues', async (t
   await sqsB.send(new AddPermissionCommand({ QueueUrl: bDest, Label: 'a-moves', AWSAccountIds: [A], Actions: ['SendMessage'] }));
   const { TaskHandle } = await sqsA.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: bDestArn }));
   t.ok(TaskHandle, 'with B’s grant the task starts');
+});
+
+t.test('a dead-letter queue’s RedriveAllowPolicy decides which sources may name it', async (t) => {
+  const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'guarded-dlq' }));
+  const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const arnOf = (name: string): string => dlqArn.replace(/guarded-dlq$/, name);
+  const redrive = { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 2 }) };
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue', sourceQueueArns: [arnOf('listed-src')] }) } }));
+  await sqsA.send(new CreateQueueCommand({ QueueName: 'listed-src', Attributes: redrive }));
+  t.pass('byQueue: a listed source may name it');
+  const refused = await sqsError(sqsA.send(new CreateQueueCommand({ QueueName: 'unlisted-src', Attributes: redrive })));
+  t.equal(refused.code, 'InvalidAttributeValue', 'byQueue: an unlisted one is refused');
+  t.match(refused.message, /RedrivePolicy.*does not allow this queue as a source/, 'saying why');
+  t.notOk(await queueExists('unlisted-src'), 'and is not created');
+
+  const { QueueUrl: later } = await sqsA.send(new CreateQueueCommand({ QueueName: 'later-src' }));
+  t.equal((await sqsError(sqsA.send(new SetQueueAttributesCommand({ QueueUrl: later, Attributes: redrive })))).code, 'InvalidAttributeValue', 'SetQueueAttributes is refused the same way');
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'allowAll' }) } }));
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: later, Attributes: redrive }));
+  t.pass('allowAll: any source may');
+  await sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'denyAll' }) } }));
+  t.equal((await sqsError(sqsA.send(new CreateQueueCommand({ QueueName: 'denied-src', Attributes: redrive })))).code, 'InvalidAttributeValue', 'denyAll: none may');
+  const bad = await sqsError(sqsA.send(new SetQueueAttributesCommand({ QueueUrl: dlq, Attributes: { RedriveAllowPolicy: JSON.stringify({ redrivePermission: 'byQueue' }) } })));
+  t.match([bad.code, bad.message], ['InvalidAttributeValue', /must also specify one or more sourceQueueArns/], 'a byQueue policy without sources is refused when set');
+});
+
+t.test('a move task back to the sources fails at a source its caller may not send to, and moves once it may', async (t) => {
+  const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'mv-dlq' }));
+  const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  await sqsA.send(new AddPermissionCommand({ QueueUrl: dlq, Label: 'b-dead-letters', AWSAccountIds: [B], Actions: ['SendMessage'] }));
+  const { QueueUrl: bSource } = await sqsB.send(new CreateQueueCommand({ QueueName: 'mv-b-src', Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 }) } }));
+  await sqsB.send(new SendMessageCommand({ QueueUrl: bSource, MessageBody: 'dead-lettered from B' }));
+  t.equal((await sqsB.send(new ReceiveMessageCommand({ QueueUrl: bSource, VisibilityTimeout: 0 }))).Messages?.length, 1, 'B receives it once');
+  t.same((await sqsB.send(new ReceiveMessageCommand({ QueueUrl: bSource }))).Messages ?? [], [], 'past maxReceiveCount it leaves B’s queue');
+  t.equal(await visibleCount(dlq!), '1', 'for A’s dead-letter queue');
+
+  const finished = async (): Promise<{ Status?: string; FailureReason?: string }> => {
+    for (let i = 0; i < 100; i++) {
+      const [task] = (await sqsA.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }))).Results ?? [];
+      if (task && task.Status !== 'RUNNING' && task.Status !== 'CANCELLING') return task;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the move task did not finish within 10 s');
+  };
+  await sqsA.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+  const failed = await finished();
+  t.same([failed.Status, failed.FailureReason], ['FAILED', 'AWS.SimpleQueueService.NonExistentQueue'], 'A may not send to B’s queue: the task fails, as for a missing source');
+  t.equal(await visibleCount(dlq!), '1', 'and the message stays in the dead-letter queue, visible');
+  t.equal(await visibleCount(bSource!, sqsB), '0', 'nothing reached B’s queue');
+
+  await sqsB.send(new AddPermissionCommand({ QueueUrl: bSource, Label: 'a-redrives', AWSAccountIds: [A], Actions: ['SendMessage'] }));
+  await sqsA.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn }));
+  t.equal((await finished()).Status, 'COMPLETED', 'with B’s grant the next task completes');
+  t.equal((await sqsB.send(new ReceiveMessageCommand({ QueueUrl: bSource }))).Messages?.[0]?.Body, 'dead-lettered from B', 'and the message is back in B’s queue');
+});
+
+t.test('ListDeadLetterSourceQueues pages over the caller’s own sources only', async (t) => {
+  const { QueueUrl: dlq } = await sqsA.send(new CreateQueueCommand({ QueueName: 'page-dlq' }));
+  const dlqArn = (await sqsA.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  await sqsA.send(new AddPermissionCommand({ QueueUrl: dlq, Label: 'b-dead-letters', AWSAccountIds: [B], Actions: ['SendMessage'] }));
+  const redrive = { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }) };
+  for (const name of ['page-b1', 'page-b2', 'page-b3']) await sqsB.send(new CreateQueueCommand({ QueueName: name, Attributes: redrive }));
+  const own: string[] = [];
+  for (const name of ['page-a1', 'page-a2']) own.push((await sqsA.send(new CreateQueueCommand({ QueueName: name, Attributes: redrive }))).QueueUrl!);
+
+  const pages: Array<string[] | undefined> = [];
+  let token: string | undefined;
+  for (let i = 0; i < 6; i++) {
+    const page = await sqsA.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq, MaxResults: 1, ...(token ? { NextToken: token } : {}) }));
+    pages.push(page.queueUrls);
+    token = page.NextToken;
+    if (!token) break;
+  }
+  t.same(pages, [[own[0]], [own[1]]], 'one of A’s sources per page, and no page left over for B’s');
+  const whole = await sqsA.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq, MaxResults: 2 }));
+  t.same([whole.queueUrls, whole.NextToken], [own, undefined], 'a page as large as A’s sources holds them all, with no NextToken');
+});
+
+t.test('a path that is no queue URL is answered in SQS’s shape, after authentication', async (t) => {
+  const url = `${endpoint}/no/such/path?Action=ListQueues`;
+  const signed = await signedHeaders(url, {}, '', { method: 'GET' });
+  const res = await request(url, { headers: signed });
+  const text = await res.body.text();
+  t.equal(res.statusCode, 404, 'a 404');
+  t.match(String(res.headers['content-type']), /xml/, 'in XML, as the query protocol answers');
+  t.match(text, /^<\?xml[^>]*>\s*<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>InvalidAddress<\/Code><Message>The address \/no\/such\/path is not valid for this endpoint.<\/Message>/, 'an ErrorResponse with InvalidAddress');
+  t.match(text, new RegExp(`<RequestId>${String(res.headers['x-amzn-requestid'])}</RequestId>`), 'and the request id');
+  const json = await request(`${endpoint}/no/such/path`, { method: 'PUT', headers: await signedHeaders(`${endpoint}/no/such/path`, baseHeaders('ListQueues'), '{}', { method: 'PUT' }), body: '{}' });
+  t.same([json.statusCode, json.headers['x-amzn-query-error'], ((await json.body.json()) as { __type: string }).__type], [404, 'InvalidAddress;Sender', 'com.amazonaws.sqs#InvalidAddress'], 'a JSON-protocol request gets the JSON shape');
+  const unsigned = await request(url);
+  t.same([unsigned.statusCode, /<Code>MissingAuthenticationToken<\/Code>/.test(await unsigned.body.text())], [403, true], 'an unsigned one is refused by authentication first');
 });
 
 t.test('the native API keeps accounts apart too', async (t) => {

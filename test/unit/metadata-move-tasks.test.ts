@@ -28,6 +28,7 @@ import {
   recentTasks,
   recordProgress,
   redriveEntry,
+  refusedDestination,
   startPacer,
   taskView,
   tasksToPrune,
@@ -282,4 +283,19 @@ t.test('pacing reaches the rate when the source is full', async (t) => {
   t.same(paceBatch(startPacer(5), 5, 1), { waitMs: 0, maxMessages: 1 }, 'the first batch goes at once; rate 1 moves one at a time');
   t.same(paceBatch(chargePacer(startPacer(0), 0, 1, 1), 250, 1), { waitMs: 750, maxMessages: 1 }, 'then one per second');
   t.equal(chargePacer(startPacer(0), 60_000, 0, 10).nextAt, 60_000, 'idle time is not banked into a burst');
+});
+
+t.test('a task remembers who started it; without a destination it goes back only to sources that caller may send to', async (t) => {
+  const caller = '111111111111';
+  const started = newTask(start({ sourceArn: arn('dlq'), caller }), { taskId: 't', toMove: 1, now: NOW });
+  t.equal(started.caller, caller, 'the caller is recorded with the task');
+  t.notOk('caller' in newTask(start({ sourceArn: arn('dlq') }), { taskId: 't', toMove: 1, now: NOW }), 'an operator’s task names none');
+  for (const bad of ['12345', 42, '', 'abcdefghijkl']) t.equal(thrown(() => start({ sourceArn: arn('dlq'), caller: bad })).code, 'InvalidParameterValue', `caller ${JSON.stringify(bad)} is refused`);
+
+  const allowed = new Set([arn('mine')]);
+  const maySend = (who: string, to: string): boolean => who === caller && allowed.has(to);
+  t.equal(refusedDestination(task({ caller }), [arn('mine')], maySend), undefined, 'a source the caller may send to passes');
+  t.equal(refusedDestination(task({ caller }), [arn('mine'), arn('theirs')], maySend), arn('theirs'), 'one it may not is named');
+  t.equal(refusedDestination(task({ caller, destinationArn: arn('other') }), [arn('other')], () => false), undefined, 'a task with a destination was checked when it started');
+  t.equal(refusedDestination(task(), [arn('theirs')], () => false), undefined, 'an operator’s task is not checked');
 });

@@ -207,11 +207,14 @@ t.test('buildQueueRecord', async (t) => {
         t.equal(err.context.attribute, name);
         t.match(err.message, `parameter ${name}`);
       }
-      t.equal(build('q', { [name]: '{}' }).extraAttributes[name], '{}');
-      const text = '{"a":{"b":[1,2]}}';
-      t.equal(build('q', { [name]: text }).extraAttributes[name], text, 'kept verbatim');
-      t.notOk(name in build('q', { [name]: '' }).extraAttributes, 'an empty value sets nothing');
     }
+    t.equal(build('q', { Policy: '{}' }).extraAttributes.Policy, '{}');
+    const text = '{"a":{"b":[1,2]}}';
+    t.equal(build('q', { Policy: text }).extraAttributes.Policy, text, 'a Policy is kept verbatim');
+    for (const name of ['Policy', 'RedriveAllowPolicy']) t.notOk(name in build('q', { [name]: '' }).extraAttributes, `an empty ${name} sets nothing`);
+    const allow = '{"redrivePermission":"byQueue","sourceQueueArns":["arn:aws:sqs:us-east-1:000000000000:src"]}';
+    t.equal(build('q', { RedriveAllowPolicy: allow }).extraAttributes.RedriveAllowPolicy, allow, 'a RedriveAllowPolicy is kept verbatim');
+    t.match(thrown(() => build('q', { RedriveAllowPolicy: '{}' })).message, /RedriveAllowPolicy/, 'and checked as SQS checks it');
   });
 
   t.test('tags: keys 1–128 characters, values at most 256, at most 50 tags', async (t) => {

@@ -105,8 +105,10 @@ t.test('error registry', async (t) => {
 
   t.test('every registered code is either in the §1.7 table or one of the few extras', async (t) => {
     const auth = ['MissingAuthenticationToken', 'IncompleteSignature', 'InvalidClientTokenId', 'SignatureDoesNotMatch', 'RequestExpired'] as const;
-    const extras = ['AccessDenied', 'InvalidAction', 'NotLeader', 'QueueMoved', 'ServiceUnavailable', 'InternalFailure', 'RequestTimeout', 'CircuitOpen', 'ClientClosed', ...auth];
+    const extras = ['AccessDenied', 'InvalidAction', 'InvalidAddress', 'NotLeader', 'QueueMoved', 'ServiceUnavailable', 'InternalFailure', 'RequestTimeout', 'CircuitOpen', 'ClientClosed', ...auth];
     t.same(Object.keys(ERROR_CODES).sort(), [...Object.keys(SQS_ERROR_TABLE), ...extras].sort());
+    const address = ERROR_CODES.InvalidAddress;
+    t.same([address.shape, address.legacyCode, address.status, address.senderFault], ['com.amazonaws.sqs#InvalidAddress', 'InvalidAddress', 404, true], 'InvalidAddress (a path that is no queue URL): SQS’s shape, a 404');
     for (const code of auth) {
       t.same([ERROR_CODES[code].status, ERROR_CODES[code].legacyCode, ERROR_CODES[code].retryable, ERROR_CODES[code].senderFault], [403, code, false, true], `${code}: a 403, the sender's fault, not retryable`);
     }

@@ -40,6 +40,8 @@ export const ERROR_CODES = Object.freeze({
   InvalidParameterValue: code('com.amazon.coral.service#InvalidParameterValueException', 'InvalidParameterValue'),
   MissingParameter: code('com.amazon.coral.service#MissingRequiredParameterException', 'MissingParameter'),
   InvalidAction: code('com.amazon.coral.service#InvalidActionException', 'InvalidAction'),
+  /** A path that is neither `/` nor a queue URL (SQS's model answers InvalidAddress with 404). */
+  InvalidAddress: code(sqs('InvalidAddress'), 'InvalidAddress', 404),
   AccessDenied: code('com.amazon.coral.service#AccessDeniedException', 'AccessDenied', 403),
   RequestThrottled: code(sqs('RequestThrottled'), 'RequestThrottled', 400, true),
   // Authentication (SigV4), each a 403 as SQS answers them; none is retryable as is.

@@ -1,7 +1,9 @@
 /**
  * Authorization of message move tasks: the caller must own the source (a dead-letter queue), and
  * may name as destination only a queue it owns or whose policy lets it send. Anything else is
- * answered as the metadata service answers a missing queue, so nothing leaks.
+ * answered as the metadata service answers a missing queue, so nothing leaks. A task without a
+ * destination carries the caller's account, and the metadata service's driver sends a message back
+ * only to a source that account may send to (else the task fails: move-task-runner.ts).
  */
 import { isConveyorError } from '@conveyor/client-sdk';
 import { destinationDoesNotExist, parseTaskHandle, sourceDoesNotExist } from '@conveyor/metadata-service';

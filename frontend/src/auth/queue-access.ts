@@ -6,7 +6,7 @@
  */
 import { ConveyorError, queueId, queueIdFromArn, splitQueueId } from '@conveyor/client-sdk';
 import type { MetadataClient, QueueRoute } from '../upstream/metadata-client.ts';
-import { isAllowed, parsePolicy } from './queue-policy.ts';
+import { isAllowed, parsePolicy } from '@conveyor/metadata-service';
 
 export interface QueueRef {
   account: string;

@@ -113,5 +113,10 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     const result = await invoke(target.slice('AmazonSQS.'.length), request.body as Json, request, reply);
     return reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(result));
   });
+  // ---- unknown paths: answered in SQS's shape (InvalidAddress), in the request's protocol, after authentication
+  app.setNotFoundHandler(async (request) => {
+    const path = request.url.split('?')[0]!.slice(0, 256);
+    throw new ConveyorError('InvalidAddress', `The address ${path} is not valid for this endpoint.`);
+  });
   return app;
 }

@@ -29,7 +29,6 @@ import {
   type NativeSendSuccess,
 } from '@conveyor/client-sdk';
 import { DedupCache } from '../core/dedup-cache.ts';
-import { addPermission, removePermission } from '../auth/queue-policy.ts';
 import { authorizedRoute, checkQueueAttributes, queueRefFromUrl, queueRefOf, type QueueRef } from '../auth/queue-access.ts';
 import type { QueueRoute } from '../upstream/metadata-client.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
@@ -416,35 +415,30 @@ export const ACTIONS: Record<string, Handler> = {
 
   async ListDeadLetterSourceQueues(input, ctx) {
     const { ref } = await queueFor(input, ctx, 'ListDeadLetterSourceQueues');
-    const params = new URLSearchParams();
+    // Only the caller's own sources are listed, filtered by the metadata service before paging.
+    const params = new URLSearchParams({ owner: ctx.account });
     const max = optionalInteger(input, 'MaxResults');
     if (max !== undefined) params.set('maxResults', String(max));
     const token = optionalString(input, 'NextToken');
     if (token !== undefined) params.set('nextToken', token);
     const { names, nextToken } = await ctx.router.metadata.call<{ names: string[]; nextToken?: string }>('GET', `/v1/queues/${encodeURIComponent(ref.id)}/dead-letter-sources?${params}`);
-    // Sources are queue ids; only the caller's own are shown.
-    const own = names.map((id) => splitQueueId(id)).filter((q) => q.account === ctx.account);
-    const out: Json = { queueUrls: own.map((q) => queueUrl(ctx.publicUrl, ctx.account, q.name)) };
+    const out: Json = { queueUrls: names.map((id) => queueUrl(ctx.publicUrl, ctx.account, splitQueueId(id).name)) };
     if (nextToken) out.NextToken = nextToken;
     return out;
   },
 
+  // Policy edits are applied by the metadata service under compare-and-set: concurrent grants all survive.
   async AddPermission(input, ctx) {
-    const { ref, route } = await queueFor(input, ctx, 'AddPermission', true);
-    const policy = addPermission(route.extraAttributes.Policy, route.arn, {
-      label: requireString(input, 'Label'),
-      accounts: optionalStringList(input, 'AWSAccountIds'),
-      actions: optionalStringList(input, 'Actions'),
-    });
-    await ctx.router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(ref.id)}/attributes`, { attributes: { Policy: policy } });
+    const { ref } = await queueFor(input, ctx, 'AddPermission', true);
+    const grant = { label: requireString(input, 'Label'), accounts: optionalStringList(input, 'AWSAccountIds'), actions: optionalStringList(input, 'Actions') };
+    await ctx.router.metadata.call('POST', `/v1/queues/${encodeURIComponent(ref.id)}/permissions`, grant);
     ctx.router.metadata.forget(ref.id);
     return {};
   },
 
   async RemovePermission(input, ctx) {
-    const { ref, route } = await queueFor(input, ctx, 'RemovePermission', true);
-    const policy = removePermission(route.extraAttributes.Policy, requireString(input, 'Label'));
-    await ctx.router.metadata.call('PATCH', `/v1/queues/${encodeURIComponent(ref.id)}/attributes`, { attributes: { Policy: policy } });
+    const { ref } = await queueFor(input, ctx, 'RemovePermission', true);
+    await ctx.router.metadata.call('DELETE', `/v1/queues/${encodeURIComponent(ref.id)}/permissions`, { label: requireString(input, 'Label') });
     ctx.router.metadata.forget(ref.id);
     return {};
   },

@@ -30,7 +30,8 @@ function toResultEntry(task: MoveTaskView): Json {
 
 export const MOVE_TASK_ACTIONS: Record<string, Handler> = {
   async StartMessageMoveTask(input, ctx) {
-    const body: Json = { sourceArn: requireString(input, 'SourceArn') };
+    // The caller's account goes with the task: without a destination, messages go back only to sources it may send to.
+    const body: Json = { sourceArn: requireString(input, 'SourceArn'), caller: ctx.account };
     const destination = optionalString(input, 'DestinationArn');
     await checkMoveTaskStart(ctx.router.metadata, ctx.account, body.sourceArn, destination);
     if (destination !== undefined) body.destinationArn = destination;

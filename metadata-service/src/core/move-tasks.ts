@@ -51,6 +51,11 @@ export interface MoveTask {
   sourceQueue: string;
   /** Absent: each message goes back to the queue named by its DeadLetterQueueSourceArn. */
   destinationArn?: string;
+  /**
+   * The account that started the task: without a destination, a message goes back only to a
+   * source this account may send to (else the task fails). Absent: an operator's task, unchecked.
+   */
+  caller?: string;
   /** As requested; absent when the request named no rate. */
   maxMessagesPerSecond?: number;
   status: MoveTaskStatus;
@@ -88,12 +93,15 @@ export interface QueueFacts {
 
 export interface StartRequest {
   sourceArn?: unknown;
+  /** The starting account (a 12-digit id), when a frontend starts the task for one. */
+  caller?: unknown;
   destinationArn?: unknown;
   maxMessagesPerSecond?: unknown;
 }
 
 export interface CheckedStart {
   source: QueueFacts;
+  caller?: string;
   destination?: QueueFacts;
   maxMessagesPerSecond?: number;
 }
@@ -188,6 +196,7 @@ export function checkStart(request: StartRequest, lookup: (arn: string) => Queue
   if (sourceArn === undefined || sourceArn === '') throw missingParameter('SourceArn');
   const destinationArn = optionalArn(request.destinationArn, 'DestinationArn');
   const maxMessagesPerSecond = checkMessagesPerSecond(request.maxMessagesPerSecond);
+  if (request.caller !== undefined && (typeof request.caller !== 'string' || !/^\d{12}$/.test(request.caller))) throw invalidParameter('caller', JSON.stringify(request.caller), 'Must be a 12-digit account id.');
   const source = lookup(sourceArn);
   if (!source) throw notFound('SourceArn');
   if (!source.isDeadLetterQueue) throw new ConveyorError('InvalidParameterValue', 'Source queue must be configured as a Dead Letter Queue.', { queue: source.name });
@@ -202,6 +211,7 @@ export function checkStart(request: StartRequest, lookup: (arn: string) => Queue
   }
   if (hasActiveTask(source)) throw alreadyRunning(source.arn);
   const checked: CheckedStart = { source };
+  if (typeof request.caller === 'string') checked.caller = request.caller;
   if (destination) checked.destination = destination;
   if (maxMessagesPerSecond !== undefined) checked.maxMessagesPerSecond = maxMessagesPerSecond;
   return checked;
@@ -219,6 +229,7 @@ export function newTask(checked: CheckedStart, input: { taskId: string; toMove: 
     updatedAt: input.now,
   };
   if (checked.destination) task.destinationArn = checked.destination.arn;
+  if (checked.caller !== undefined) task.caller = checked.caller;
   if (checked.maxMessagesPerSecond !== undefined) task.maxMessagesPerSecond = checked.maxMessagesPerSecond;
   return task;
 }
@@ -285,8 +296,22 @@ export function taskView(task: MoveTask): MoveTaskView {
 
 /** SQS's failure reason for a message that cannot go back to a source it does not name. */
 export const NO_MESSAGE_SOURCE = 'CouldNotDetermineMessageSource';
-/** SQS's failure reason when the destination queue is gone. */
+/**
+ * SQS's failure reason when the destination queue is gone; also when a message's source is one
+ * the task's caller may not send to (answered as a missing queue, so nothing leaks).
+ */
 export const DESTINATION_GONE = 'AWS.SimpleQueueService.NonExistentQueue';
+
+/**
+ * The first destination of a batch the task may not send to: without a task destination, each
+ * source a message goes back to must be one the caller may send to (`maySend` asks its owner and
+ * Policy). Tasks with a destination (checked when started) and operators' tasks pass.
+ */
+export function refusedDestination(task: Pick<MoveTask, 'destinationArn' | 'caller'>, arns: Iterable<string>, maySend: (caller: string, arn: string) => boolean): string | undefined {
+  if (task.destinationArn !== undefined || task.caller === undefined) return undefined;
+  for (const arn of arns) if (!maySend(task.caller, arn)) return arn;
+  return undefined;
+}
 
 /** Where one message goes: the task's destination, else the queue it was dead-lettered from. */
 export function destinationOf(task: Pick<MoveTask, 'destinationArn'>, message: Pick<NativeReceivedMessage, 'systemAttributes'>): { arn: string } | { failure: string } {

@@ -12,6 +12,7 @@ import {
   queueId,
   type QueueConfig,
 } from '@conveyor/client-sdk/wire';
+import { parseRedriveAllowPolicy } from './redrive-allow-policy.ts';
 
 export interface QueueRecord {
   /** `<owner>:<name>`: the registry key and the queue's name on its backend (names are unique per account). */
@@ -90,7 +91,7 @@ export function buildQueueRecord(input: CreateInput): QueueRecord {
   // Parsed under the id, so a redrive policy names its dead-letter queue by id too.
   const config = parseQueueAttributes(id, input.attributes, defaultQueueConfig(isFifoName(name)), true);
   checkJsonAttribute('Policy', input.attributes.Policy);
-  checkJsonAttribute('RedriveAllowPolicy', input.attributes.RedriveAllowPolicy);
+  if (input.attributes.RedriveAllowPolicy) parseRedriveAllowPolicy(input.attributes.RedriveAllowPolicy);
   const tags = checkTags(input.tags);
   if (Object.keys(tags).length > MAX_TAGS) throw new ConveyorError('InvalidParameterValue', `Too many tags: at most ${MAX_TAGS}.`, { parameter: 'Tags' });
   return {
@@ -122,7 +123,7 @@ export function differingAttribute(existing: QueueRecord, requested: QueueRecord
 export function withAttributes(record: QueueRecord, attributes: Readonly<Record<string, string>>, now: number): QueueRecord {
   const config = parseQueueAttributes(record.id, attributes, record.config, false);
   checkJsonAttribute('Policy', attributes.Policy);
-  checkJsonAttribute('RedriveAllowPolicy', attributes.RedriveAllowPolicy);
+  if (attributes.RedriveAllowPolicy) parseRedriveAllowPolicy(attributes.RedriveAllowPolicy);
   return { ...record, config, extraAttributes: extraAttributes(attributes, record.extraAttributes), lastModifiedAt: now };
 }
 

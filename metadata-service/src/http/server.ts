@@ -9,11 +9,14 @@
  *   GET    /v1/queues/:name/attributes                                             SQS `All` attributes
  *   PATCH  /v1/queues/:name/attributes          {attributes}
  *   GET    /v1/queues/:name/tags   POST /v1/queues/:name/tags {tags}   DELETE /v1/queues/:name/tags {keys}
+ *   POST   /v1/queues/:name/permissions    {label, accounts, actions}   AddPermission (compare-and-set on the Policy)
+ *   DELETE /v1/queues/:name/permissions    {label}                      RemovePermission (compare-and-set on the Policy)
  *   DELETE /v1/queues/:name
- *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken         the sources' queue ids
+ *   GET    /v1/queues/:name/dead-letter-sources?maxResults&nextToken&owner   the sources' queue ids (owner's only, if named)
  *   POST   /v1/queues/:name/move                {to}   move to another cluster (drain-and-switch)
  *   GET    /v1/clusters                                                            cluster view
- *   POST   /v1/move-tasks                       {sourceArn, destinationArn?, maxPerSecond?}  start (DLQ redrive)
+ *   POST   /v1/move-tasks                       {sourceArn, destinationArn?, maxPerSecond?, caller?}  start (DLQ redrive; caller: the account
+ *                                          whose send rights bound where messages go back to)
  *   POST   /v1/move-tasks/cancel                {taskHandle}   cancel a RUNNING task (handles are too long for a path)
  *   GET    /v1/move-tasks?sourceArn&maxResults                                     a source's tasks, newest first
  */
@@ -34,6 +37,17 @@ function stringMap(value: unknown, name: string): Record<string, string> {
     throw new ConveyorError('InvalidParameterValue', `${name} must be a map of strings.`, { parameter: name });
   }
   return value as Record<string, string>;
+}
+
+function requiredString(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new ConveyorError('MissingParameter', `The request must contain the parameter ${name}.`, { parameter: name });
+  return value;
+}
+
+function stringList(value: unknown, name: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConveyorError('InvalidParameterValue', `${name} must be a list of strings.`, { parameter: name });
+  return value as string[];
 }
 
 export function buildMetadataServer(service: MetadataService, logger: FastifyBaseLogger | false): FastifyInstance {
@@ -65,12 +79,17 @@ export function buildMetadataServer(service: MetadataService, logger: FastifyBas
   app.get<Named>('/v1/queues/:name/tags', async (request) => ({ tags: service.getQueue(request.params.name).queue.tags }));
   app.post<Named>('/v1/queues/:name/tags', async (request) => service.tagQueue(request.params.name, stringMap(body(request.body).tags, 'Tags')));
   app.delete<Named>('/v1/queues/:name/tags', async (request) => service.untagQueue(request.params.name, body(request.body).keys as string[]));
+  app.post<Named>('/v1/queues/:name/permissions', async (request) => {
+    const b = body(request.body);
+    return service.addPermission(request.params.name, { label: requiredString(b.label, 'Label'), accounts: stringList(b.accounts, 'AWSAccountIds'), actions: stringList(b.actions, 'Actions') });
+  });
+  app.delete<Named>('/v1/queues/:name/permissions', async (request) => service.removePermission(request.params.name, requiredString(body(request.body).label, 'Label')));
   app.delete<Named>('/v1/queues/:name', async (request) => {
     await service.deleteQueue(request.params.name);
     return {};
   });
   app.get<Named & { Querystring: Record<string, string | undefined> }>('/v1/queues/:name/dead-letter-sources', async (request) =>
-    service.deadLetterSources(request.params.name, intParam(request.query.maxResults, 'MaxResults'), request.query.nextToken),
+    service.deadLetterSources(request.params.name, intParam(request.query.maxResults, 'MaxResults'), request.query.nextToken, request.query.owner),
   );
   app.post<Named>('/v1/queues/:name/move', async (request) => {
     const to = body(request.body).to;
@@ -80,7 +99,7 @@ export function buildMetadataServer(service: MetadataService, logger: FastifyBas
   app.get('/v1/clusters', async () => service.clusterView());
   app.post('/v1/move-tasks', async (request) => {
     const b = body(request.body);
-    return service.moveTasks.startTask({ sourceArn: b.sourceArn, destinationArn: b.destinationArn, maxMessagesPerSecond: b.maxPerSecond });
+    return service.moveTasks.startTask({ sourceArn: b.sourceArn, destinationArn: b.destinationArn, maxMessagesPerSecond: b.maxPerSecond, caller: b.caller });
   });
   app.post('/v1/move-tasks/cancel', async (request) => ({ task: await service.moveTasks.cancelTask(body(request.body).taskHandle) }));
   app.get<{ Querystring: Record<string, string | undefined> }>('/v1/move-tasks', async (request) => ({

@@ -139,8 +139,15 @@ export function isAllowed(owner: string, policyText: string | undefined, request
 const labelError = (label: string, reason: string): ConveyorError =>
   new ConveyorError('InvalidParameterValue', `Value ${label} for parameter Label is invalid. Reason: ${reason}`, { parameter: 'Label' });
 
+/** What AddPermission grants: a label (the statement's Sid), accounts and actions. */
+export interface PermissionGrant {
+  label: string;
+  accounts: readonly string[];
+  actions: readonly string[];
+}
+
 /** AddPermission: the policy text with one more Allow statement, identified by its label (Sid). */
-export function addPermission(policyText: string | undefined, queueArn: string, grant: { label: string; accounts: readonly string[]; actions: readonly string[] }): string {
+export function addPermission(policyText: string | undefined, queueArn: string, grant: PermissionGrant): string {
   if (!LABEL.test(grant.label)) throw labelError(grant.label, 'Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.');
   if (grant.accounts.length === 0) throw new ConveyorError('MissingParameter', 'The request must contain the parameter AWSAccountIds.', { parameter: 'AWSAccountIds' });
   if (grant.actions.length === 0) throw new ConveyorError('MissingParameter', 'The request must contain the parameter Actions.', { parameter: 'Actions' });

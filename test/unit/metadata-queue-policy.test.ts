@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { GRANTABLE_ACTIONS, addPermission, evaluatePolicy, isAllowed, parsePolicy, removePermission } from '../../frontend/src/auth/queue-policy.ts';
+import { GRANTABLE_ACTIONS, addPermission, evaluatePolicy, isAllowed, parsePolicy, removePermission } from '../../metadata-service/src/core/queue-policy.ts';
 import { thrown } from '../support/errors.ts';
 
 const OWNER = '000000000000';
