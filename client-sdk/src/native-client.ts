@@ -3,7 +3,7 @@
  * finds the leader among the nodes it knows and follows NotLeader answers and refused
  * connections until a deadline.
  */
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { RequestSigner, type Credentials } from './auth/sigv4.ts';
 import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from './wire/index.ts';
 
@@ -21,8 +21,24 @@ export interface NativeClientOptions {
 }
 
 
+/** A node's base URL split once: undici's dispatcher takes the origin and the path apart. */
+interface NodeTarget {
+  origin: string;
+  /** The base URL's path without a trailing slash ('' for a bare origin). */
+  pathPrefix: string;
+}
+
+function nodeTarget(url: string): NodeTarget {
+  const parsed = new URL(url);
+  return { origin: parsed.origin, pathPrefix: parsed.pathname.replace(/\/+$/, '') };
+}
+
+const UNSIGNED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': NATIVE_CONTENT_TYPE });
+
 export class NativeClient {
   private leader: string | undefined;
+  /** Base URL → origin and path, so a call parses no URL. */
+  private readonly targets = new Map<string, NodeTarget>();
   private readonly agent: Agent;
   private readonly signer: RequestSigner | undefined;
   retries = 0;
@@ -32,8 +48,8 @@ export class NativeClient {
     this.signer = options.credentials ? new RequestSigner({ credentials: options.credentials, region: options.region }) : undefined;
   }
 
-  private async headersFor(url: string, body: Buffer): Promise<Record<string, string>> {
-    const headers = { 'content-type': NATIVE_CONTENT_TYPE };
+  private async headersFor(url: string, body: Buffer): Promise<Readonly<Record<string, string>>> {
+    const headers = UNSIGNED_HEADERS;
     if (!this.signer) return headers;
     // undici derives Host from the URL; the signed value is the same.
     const { host: _host, ...signed } = await this.signer.sign({ method: 'POST', url, headers, body });
@@ -42,12 +58,19 @@ export class NativeClient {
 
   /** One attempt against one node. */
   async callNode<A extends NativeAction>(url: string, action: A, body: NativeActions[A]['request'], timeoutMs = this.options.requestTimeoutMs ?? 30_000, signal?: AbortSignal): Promise<NativeActions[A]['response']> {
-    const target = `${url}/native/${action}`;
+    let node = this.targets.get(url);
+    if (!node) {
+      node = nodeTarget(url);
+      if (this.targets.size > 1_000) this.targets.clear(); // bounded: nodes named by NotLeader answers
+      this.targets.set(url, node);
+    }
+    const path = `${node.pathPrefix}/native/${action}`;
     const bytes = encodeNative(body);
-    const res = await request(target, {
+    const res = await this.agent.request({
+      origin: node.origin,
+      path,
       method: 'POST',
-      dispatcher: this.agent,
-      headers: await this.headersFor(target, bytes),
+      headers: await this.headersFor(`${node.origin}${path}`, bytes),
       body: bytes,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
