@@ -120,7 +120,11 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
       const sources = router.receiveSources(route);
       for (const [i, clusterId] of sources.entries()) {
         const res = await router.call(clusterId, 'ReceiveMessage', { ...req, queue, waitTimeSeconds: i === sources.length - 1 ? req.waitTimeSeconds : 0 });
-        if (res.messages.length > 0) return { messages: res.messages.map((m) => ({ ...m, receiptHandle: wrapReceiptHandle(clusterId, m.receiptHandle) })) };
+        if (res.messages.length > 0) {
+          // Freshly decoded and ours alone: the handles are wrapped in place.
+          for (const m of res.messages) m.receiptHandle = wrapReceiptHandle(clusterId, m.receiptHandle);
+          return { messages: res.messages };
+        }
       }
       return { messages: [] };
     });
