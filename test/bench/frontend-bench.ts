@@ -48,24 +48,27 @@ function bodyOf(index: number): string {
   return head + 'x'.repeat(Math.max(0, size - head.length));
 }
 
-/** CPU seconds (user + system) a process has used so far; undefined without one to look at. */
-function cpuSeconds(pid: number | undefined): number | undefined {
+/** CPU seconds a process has used so far (user, system); undefined without one to look at. */
+function cpuSeconds(pid: number | undefined): { user: number; system: number } | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in clock ticks (100/s)
   } catch {
     return undefined;
   }
 }
 
 /** The frontend's CPU per 1,000 messages since `before`, as a phrase for the phase's line. */
-function frontendCpu(before: number | undefined, messages: number): { text: string; msPer1000?: number } {
+function frontendCpu(before: { user: number; system: number } | undefined, messages: number): { text: string; msPer1000?: number } {
   const after = cpuSeconds(stack?.frontend.pid);
   if (before === undefined || after === undefined || messages === 0) return { text: '' };
-  const msPer1000 = Math.round(((after - before) * 1000 * 1000) / messages * 10) / 10;
-  return { text: `; frontend CPU ${msPer1000} ms per 1,000 messages`, msPer1000 };
+  const per1000 = (seconds: number): number => Math.round(((seconds * 1000 * 1000) / messages) * 10) / 10;
+  const user = after.user - before.user;
+  const system = after.system - before.system;
+  const msPer1000 = per1000(user + system);
+  return { text: `; frontend CPU ${msPer1000} ms per 1,000 messages (user ${per1000(user)}, system ${per1000(system)})`, msPer1000 };
 }
 
 function percentile(sorted: number[], p: number): number {
