@@ -49,6 +49,7 @@ export function registerAuthentication(app: FastifyInstance, options: Authentica
   const { keys } = options;
   const region = options.region ?? 'us-east-1';
   const now = options.now ?? Date.now;
+  const lookup = keys ? (id: string) => keys.lookup(id) : () => undefined;
   // A callback hook (no promise per request); what it throws goes to the error handler all the same.
   app.addHook('preHandler', (request, _reply, done) => {
     authenticate(request);
@@ -65,7 +66,7 @@ export function registerAuthentication(app: FastifyInstance, options: Authentica
     try {
       const caller = verifySignature(
         { method: request.method, path, query: q < 0 ? '' : request.url.slice(q + 1), headers: request.headers, body: rawBodyOf(request) },
-        { lookup: (id) => keys.lookup(id), region, service: SERVICE, now: now() },
+        { lookup, region, service: SERVICE, now: now() },
       );
       request.caller = caller;
     } catch (error) {

@@ -155,6 +155,32 @@ function fromAuthorizationHeader(authorization: string, headers: SignedRequest['
   };
 }
 
+type HeaderScope = Omit<SignatureParts, 'signature' | 'amzDate' | 'expiresSeconds'>;
+
+/**
+ * Parsed Authorization headers by everything before their final `Signature=` field: a client's
+ * headers differ only in the signature from call to call (and in the date once a day).
+ */
+const headerCache = new Map<string, HeaderScope>();
+
+/** As fromAuthorizationHeader, parsing only the signature when the rest was seen before. */
+function fromAuthorizationHeaderCached(authorization: string, headers: SignedRequest['headers']): SignatureParts {
+  const at = authorization.lastIndexOf('Signature=');
+  const prefix = at > 0 ? authorization.slice(0, at) : '';
+  const signature = at > 0 ? authorization.slice(at + 'Signature='.length).trim() : '';
+  // Cacheable: Signature is the last field, starts a field, and is not empty.
+  const cacheable = signature !== '' && !signature.includes(',') && prefix.trimEnd().endsWith(',') && authorization.length <= 2_048;
+  const seen = cacheable ? headerCache.get(prefix) : undefined;
+  if (seen) return { ...seen, signature, amzDate: headerValue(headers, 'x-amz-date') };
+  const parts = fromAuthorizationHeader(authorization, headers);
+  if (cacheable) {
+    if (headerCache.size >= 1_000) headerCache.clear(); // bounded, whatever headers callers make up
+    const { signature: _signature, amzDate: _amzDate, expiresSeconds: _expires, ...scope } = parts;
+    headerCache.set(prefix, Object.freeze({ ...scope, signedHeaders: Object.freeze([...scope.signedHeaders]) as string[] }));
+  }
+  return parts;
+}
+
 function fromQuery(params: ReadonlyMap<string, string>): SignatureParts {
   const missing = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Signature'].filter((k) => !params.get(k));
   if (missing.length > 0) throw incomplete(missing.map((k) => `AWS query-string parameters must include '${k}'.`).join(' '));
@@ -231,7 +257,7 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   const params = new Map(pairs);
   const authorization = headerValue(request.headers, 'authorization');
   let parts: SignatureParts;
-  if (authorization !== undefined && authorization !== '') parts = fromAuthorizationHeader(authorization, request.headers);
+  if (authorization !== undefined && authorization !== '') parts = fromAuthorizationHeaderCached(authorization, request.headers);
   else if (params.has('X-Amz-Algorithm') || params.has('X-Amz-Signature') || params.has('X-Amz-Credential')) parts = fromQuery(params);
   else throw new ConveyorError('MissingAuthenticationToken', 'Request is missing Authentication Token.');
 
