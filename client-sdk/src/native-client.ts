@@ -3,7 +3,7 @@
  * finds the leader among the nodes it knows and follows NotLeader answers and refused
  * connections until a deadline.
  */
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { RequestSigner, type Credentials } from './auth/sigv4.ts';
 import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from './wire/index.ts';
 
@@ -21,8 +21,69 @@ export interface NativeClientOptions {
 }
 
 
+/** A node's base URL split once: undici's dispatcher takes the origin and the path apart. */
+interface NodeTarget {
+  origin: string;
+  /** The base URL's path without a trailing slash ('' for a bare origin). */
+  pathPrefix: string;
+}
+
+function nodeTarget(url: string): NodeTarget {
+  const parsed = new URL(url);
+  return { origin: parsed.origin, pathPrefix: parsed.pathname.replace(/\/+$/, '') };
+}
+
+/**
+ * One POST through the agent, its answer's status and bytes gathered as they come: a raw
+ * dispatch handler, without the response stream, header parsing and async resource that
+ * undici's request() makes per call. `signal` aborts it as request() would.
+ */
+function post(agent: Agent, origin: string, path: string, headers: Readonly<Record<string, string>>, body: Buffer, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ statusCode: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let statusCode = 0;
+    let abortRequest: ((reason: Error) => void) | undefined;
+    const onAbort = (): void => abortRequest?.(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (): void => signal?.removeEventListener('abort', onAbort);
+    agent.dispatch(
+      { origin, path, method: 'POST', headers: headers as Record<string, string>, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      {
+        onConnect(abort: (reason?: Error) => void) {
+          abortRequest = abort;
+          if (signal?.aborted) abort(signal.reason as Error); // aborted while it waited for a connection
+        },
+        onHeaders(status: number) {
+          if (status >= 200) statusCode = status; // 1xx answers are not the answer
+          return true;
+        },
+        onData(chunk: Buffer) {
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete() {
+          settle();
+          resolve({ statusCode, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+        },
+        onError(error: Error) {
+          settle();
+          reject(error);
+        },
+      } as unknown as Parameters<Agent['dispatch']>[1],
+    );
+  });
+}
+
+const UNSIGNED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': NATIVE_CONTENT_TYPE });
+
 export class NativeClient {
   private leader: string | undefined;
+  /** Base URL → origin and path, so a call parses no URL. */
+  private readonly targets = new Map<string, NodeTarget>();
   private readonly agent: Agent;
   private readonly signer: RequestSigner | undefined;
   retries = 0;
@@ -32,8 +93,8 @@ export class NativeClient {
     this.signer = options.credentials ? new RequestSigner({ credentials: options.credentials, region: options.region }) : undefined;
   }
 
-  private async headersFor(url: string, body: Buffer): Promise<Record<string, string>> {
-    const headers = { 'content-type': NATIVE_CONTENT_TYPE };
+  private async headersFor(url: string, body: Buffer): Promise<Readonly<Record<string, string>>> {
+    const headers = UNSIGNED_HEADERS;
     if (!this.signer) return headers;
     // undici derives Host from the URL; the signed value is the same.
     const { host: _host, ...signed } = await this.signer.sign({ method: 'POST', url, headers, body });
@@ -42,18 +103,16 @@ export class NativeClient {
 
   /** One attempt against one node. */
   async callNode<A extends NativeAction>(url: string, action: A, body: NativeActions[A]['request'], timeoutMs = this.options.requestTimeoutMs ?? 30_000, signal?: AbortSignal): Promise<NativeActions[A]['response']> {
-    const target = `${url}/native/${action}`;
+    let node = this.targets.get(url);
+    if (!node) {
+      node = nodeTarget(url);
+      if (this.targets.size > 1_000) this.targets.clear(); // bounded: nodes named by NotLeader answers
+      this.targets.set(url, node);
+    }
+    const path = `${node.pathPrefix}/native/${action}`;
     const bytes = encodeNative(body);
-    const res = await request(target, {
-      method: 'POST',
-      dispatcher: this.agent,
-      headers: await this.headersFor(target, bytes),
-      body: bytes,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal,
-    });
-    const answer = Buffer.from(await res.body.arrayBuffer());
+    const res = await post(this.agent, node.origin, path, await this.headersFor(`${node.origin}${path}`, bytes), bytes, timeoutMs, signal);
+    const answer = res.body;
     if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(answer);
     let error: ConveyorError;
     try {

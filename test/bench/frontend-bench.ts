@@ -5,8 +5,11 @@
  * whole local stack (ZooKeeper, a 3-node cluster, metadata service, frontend) and stops it at the
  * end; with --endpoint it drives any SQS-compatible endpoint, on a queue of its own that it deletes
  * afterwards. Prints the figures; the last line is JSON.
- *   npm run bench:frontend -- [--messages N] [--concurrency C] [--size BYTES] [--endpoint URL] [--region R]
+ * With the local stack it also prints the frontend process's CPU per 1,000 messages (the cost,
+ * whatever else the machine is doing); --frontend-cpu-prof DIR writes its V8 CPU profile there.
+ *   npm run bench:frontend -- [--messages N] [--concurrency C] [--size BYTES] [--endpoint URL] [--region R] [--frontend-cpu-prof DIR]
  */
+import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { parseArgs } from 'node:util';
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1024' },
     endpoint: { type: 'string' },
     region: { type: 'string', default: 'us-east-1' },
+    'frontend-cpu-prof': { type: 'string' },
   },
   strict: true,
 });
@@ -44,6 +48,29 @@ function bodyOf(index: number): string {
   return head + 'x'.repeat(Math.max(0, size - head.length));
 }
 
+/** CPU seconds a process has used so far (user, system); undefined without one to look at. */
+function cpuSeconds(pid: number | undefined): { user: number; system: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // utime, stime in clock ticks (100/s)
+  } catch {
+    return undefined;
+  }
+}
+
+/** The frontend's CPU per 1,000 messages since `before`, as a phrase for the phase's line. */
+function frontendCpu(before: { user: number; system: number } | undefined, messages: number): { text: string; msPer1000?: number } {
+  const after = cpuSeconds(stack?.frontend.pid);
+  if (before === undefined || after === undefined || messages === 0) return { text: '' };
+  const per1000 = (seconds: number): number => Math.round(((seconds * 1000 * 1000) / messages) * 10) / 10;
+  const user = after.user - before.user;
+  const system = after.system - before.system;
+  const msPer1000 = per1000(user + system);
+  return { text: `; frontend CPU ${msPer1000} ms per 1,000 messages (user ${per1000(user)}, system ${per1000(system)})`, msPer1000 };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -54,7 +81,8 @@ if (values.endpoint) endpoint = values.endpoint;
 else {
   const { startStack } = await import('../support/stack.ts');
   console.log('starting a local stack (ZooKeeper, 3 backend nodes, metadata service, frontend)…');
-  stack = await startStack();
+  const prof = values['frontend-cpu-prof'];
+  stack = await startStack(prof ? { frontend: { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } } : {});
   endpoint = stack.endpoint;
 }
 
@@ -73,6 +101,8 @@ const sqs = new SQSClient({
 
 interface Phase {
   rate: number;
+  /** The local frontend's CPU ms per 1,000 messages in this phase. */
+  frontendCpuMs?: number;
   p50: number;
   p99: number;
 }
@@ -84,6 +114,7 @@ interface Phase {
  */
 async function timed(label: string, count: () => number, worker: (latencies: number[], finished: () => void) => Promise<void>): Promise<Phase> {
   const latencies: number[] = [];
+  const cpuBefore = cpuSeconds(stack?.frontend.pid);
   const start = process.hrtime.bigint();
   let end: bigint | undefined;
   const finished = (): void => {
@@ -94,8 +125,9 @@ async function timed(label: string, count: () => number, worker: (latencies: num
   const done = count();
   const rate = Math.round(done / seconds);
   latencies.sort((a, b) => a - b);
-  const phase = { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-  console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s; ${latencies.length} requests, latency p50 ${phase.p50.toFixed(2)} ms, p99 ${phase.p99.toFixed(2)} ms`);
+  const cpu = frontendCpu(cpuBefore, done);
+  const phase = { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), frontendCpuMs: cpu.msPer1000 };
+  console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s; ${latencies.length} requests, latency p50 ${phase.p50.toFixed(2)} ms, p99 ${phase.p99.toFixed(2)} ms${cpu.text}`);
   return phase;
 }
 
@@ -165,7 +197,7 @@ try {
     },
   );
   console.log(`received ${seen.size} distinct messages (${duplicates} duplicate deliveries, ${emptyPolls} empty polls)`);
-  console.log(JSON.stringify({ sendPerSec: send.rate, receiveDeletePerSec: receiveDelete.rate }));
+  console.log(JSON.stringify({ sendPerSec: send.rate, receiveDeletePerSec: receiveDelete.rate, frontendCpuMsPer1000: { send: send.frontendCpuMs, receiveDelete: receiveDelete.frontendCpuMs } }));
 } catch (error) {
   console.error(error);
   exitCode = 1;

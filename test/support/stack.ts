@@ -28,6 +28,8 @@ export interface FrontendStartOptions {
   tls?: { certFile: string; keyFile: string; ca: string | Buffer };
   /** Listen here (to bring a stopped frontend back where it was); a free port by default. */
   port?: number;
+  /** Extra arguments for node itself (e.g. `--cpu-prof`), before the script. */
+  nodeArgs?: string[];
 }
 
 /** Writes the test accounts' keys (TEST_CREDENTIALS, OTHER_TEST_CREDENTIALS) as a frontend keys file. */
@@ -45,7 +47,7 @@ export async function startFrontend(metadataUrl: string, extraArgs: string[] = [
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const authArgs = options.auth === false ? ['--no-auth'] : ['--auth-keys', writeTestKeysFile(dir)];
   const tlsArgs = options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : [];
-  const args = ['--import', 'tsx', 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
+  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
   const dispatcher = options.tls ? new Agent({ connect: { ca: options.tls.ca } }) : undefined;
   const proc: TrackedProcess = await spawnTracked(process.execPath, args, {
     cwd: REPO_ROOT,

@@ -25,3 +25,20 @@ t.test('answers are remembered per queue and forgotten with the queue', async (t
   t.equal(cache.get('a.fifo\u0000d'), undefined, 'the deleted queue is forgotten');
   t.same(cache.get('b.fifo\u0000d'), { messageId: 'm2' }, 'others are kept');
 });
+
+t.test('answers expire, the oldest go first at the size bound, and a remembered key moves to the back', async (t) => {
+  let now = 1_000;
+  const cache = new DedupCache(2, () => now);
+  cache.remember('q\u0000a', { messageId: 'a' });
+  cache.remember('q\u0000b', { messageId: 'b' });
+  cache.remember('q\u0000a', { messageId: 'a2' });
+  cache.remember('q\u0000c', { messageId: 'c' });
+  t.equal(cache.size, 2, 'bounded');
+  t.equal(cache.get('q\u0000b'), undefined, 'the oldest went first');
+  t.same(cache.get('q\u0000a'), { messageId: 'a2' }, 'the re-remembered answer stayed');
+  now += 4 * 60_000 + 1;
+  t.equal(cache.get('q\u0000a'), undefined, 'expired after four minutes');
+  cache.remember('q\u0000d', { messageId: 'd' });
+  t.equal(cache.size, 1, 'expired entries leave as new ones come');
+  t.same(cache.get('q\u0000d'), { messageId: 'd' });
+});

@@ -101,3 +101,15 @@ t.test('the keys file is checked entry by entry', async (t) => {
   t.throws(() => parseAccessKeys({ keys: [{ ...KEY, secretAccessKey: 'short' }] }), /secretAccessKey/, 'a short secret');
   t.throws(() => parseAccessKeys({ keys: [KEY, KEY] }), /listed twice/, 'a duplicate key');
 });
+
+t.test('a header seen before is checked as closely: only its signature may change, and it must still match', async (t) => {
+  const options = { lookup, region: 'us-east-1', service: 'service', now: EXAMPLE_NOW };
+  const good = '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31';
+  for (let i = 0; i < 3; i++) t.equal(verifySignature(vector('', good), options).accountId, '123456789012', `verifies, time ${i + 1}`);
+  t.equal(thrown(() => verifySignature(vector('', good.replace(/^5/, '6')), options)).code, 'SignatureDoesNotMatch', 'another signature on the same header fails');
+  t.equal(thrown(() => verifySignature(vector('', ''), options)).code, 'IncompleteSignature', 'an empty signature is still missing');
+  t.equal(thrown(() => verifySignature(vector('', `${good}, Signature=`), options)).code, 'IncompleteSignature', 'a repeated, empty Signature field counts (the last one wins)');
+  const request = vector('', good);
+  const withDate = { ...request, headers: { ...request.headers, 'x-amz-date': '20150830T123601Z' } };
+  t.equal(thrown(() => verifySignature(withDate, options)).code, 'SignatureDoesNotMatch', 'the date header is read afresh');
+});

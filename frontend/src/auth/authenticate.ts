@@ -49,7 +49,13 @@ export function registerAuthentication(app: FastifyInstance, options: Authentica
   const { keys } = options;
   const region = options.region ?? 'us-east-1';
   const now = options.now ?? Date.now;
-  app.addHook('preHandler', async (request) => {
+  const lookup = keys ? (id: string) => keys.lookup(id) : () => undefined;
+  // A callback hook (no promise per request); what it throws goes to the error handler all the same.
+  app.addHook('preHandler', (request, _reply, done) => {
+    authenticate(request);
+    done();
+  });
+  function authenticate(request: FastifyRequest): void {
     const q = request.url.indexOf('?');
     const path = q < 0 ? request.url : request.url.slice(0, q);
     if (PUBLIC_PATHS.has(path)) return;
@@ -60,14 +66,14 @@ export function registerAuthentication(app: FastifyInstance, options: Authentica
     try {
       const caller = verifySignature(
         { method: request.method, path, query: q < 0 ? '' : request.url.slice(q + 1), headers: request.headers, body: rawBodyOf(request) },
-        { lookup: (id) => keys.lookup(id), region, service: SERVICE, now: now() },
+        { lookup, region, service: SERVICE, now: now() },
       );
       request.caller = caller;
     } catch (error) {
       if (!(error instanceof ConveyorError)) throw error;
       reject(request, error);
     }
-  });
+  }
 }
 
 /** The verified caller's account (every routed request has one once the hook ran). */

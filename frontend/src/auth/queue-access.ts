@@ -25,8 +25,23 @@ export function queueRefOf(account: string, name: string): QueueRef {
   return { account, name, id: queueId(account, name) };
 }
 
+/** Recent URLs' refs by caller and URL: callers name the same few queues call after call. */
+const refCache = new Map<string, QueueRef>();
+
 /** A queue URL or a request path: its last segment is the name, the one before it the account (if 12 digits). */
 export function queueRefFromUrl(text: string, caller: string): QueueRef {
+  if (text.length > 512) return parseQueueRef(text, caller);
+  const key = `${caller}\u0000${text}`;
+  let ref = refCache.get(key);
+  if (!ref) {
+    ref = Object.freeze(parseQueueRef(text, caller)); // what does not parse throws, and is not kept
+    if (refCache.size >= 1_000) refCache.clear(); // bounded, whatever URLs callers make up
+    refCache.set(key, ref);
+  }
+  return ref;
+}
+
+function parseQueueRef(text: string, caller: string): QueueRef {
   const path = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '') : text;
   const segments = path.split('?')[0]!.split('/').filter((s) => s.length > 0);
   const name = segments.at(-1) ?? '';

@@ -45,6 +45,8 @@ export interface VerifiedCaller {
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const FIVE_MINUTES_MS = 5 * 60_000;
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+/** Whitespace to trim or fold in a header value (most values have none). */
+const SPACES = /^\s|\s$|\s\s|[^\S ]/;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 const incomplete = (message: string): ConveyorError => new ConveyorError('IncompleteSignature', message);
@@ -153,6 +155,32 @@ function fromAuthorizationHeader(authorization: string, headers: SignedRequest['
   };
 }
 
+type HeaderScope = Omit<SignatureParts, 'signature' | 'amzDate' | 'expiresSeconds'>;
+
+/**
+ * Parsed Authorization headers by everything before their final `Signature=` field: a client's
+ * headers differ only in the signature from call to call (and in the date once a day).
+ */
+const headerCache = new Map<string, HeaderScope>();
+
+/** As fromAuthorizationHeader, parsing only the signature when the rest was seen before. */
+function fromAuthorizationHeaderCached(authorization: string, headers: SignedRequest['headers']): SignatureParts {
+  const at = authorization.lastIndexOf('Signature=');
+  const prefix = at > 0 ? authorization.slice(0, at) : '';
+  const signature = at > 0 ? authorization.slice(at + 'Signature='.length).trim() : '';
+  // Cacheable: Signature is the last field, starts a field, and is not empty.
+  const cacheable = signature !== '' && !signature.includes(',') && prefix.trimEnd().endsWith(',') && authorization.length <= 2_048;
+  const seen = cacheable ? headerCache.get(prefix) : undefined;
+  if (seen) return { ...seen, signature, amzDate: headerValue(headers, 'x-amz-date') };
+  const parts = fromAuthorizationHeader(authorization, headers);
+  if (cacheable) {
+    if (headerCache.size >= 1_000) headerCache.clear(); // bounded, whatever headers callers make up
+    const { signature: _signature, amzDate: _amzDate, expiresSeconds: _expires, ...scope } = parts;
+    headerCache.set(prefix, Object.freeze({ ...scope, signedHeaders: Object.freeze([...scope.signedHeaders]) as string[] }));
+  }
+  return parts;
+}
+
 function fromQuery(params: ReadonlyMap<string, string>): SignatureParts {
   const missing = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-SignedHeaders', 'X-Amz-Signature'].filter((k) => !params.get(k));
   if (missing.length > 0) throw incomplete(missing.map((k) => `AWS query-string parameters must include '${k}'.`).join(' '));
@@ -200,13 +228,36 @@ function signingKey(secret: string, date: string, region: string, service: strin
   return key;
 }
 
+/** Are the names non-empty, lower case and in (code unit) order, as SignedHeaders must list them? */
+function sortedLowerCaseNames(names: readonly string[]): boolean {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name === '' || name !== name.toLowerCase()) return false;
+    if (i > 0 && names[i - 1]! > name) return false;
+  }
+  return true;
+}
+
+/** Canonical URIs of recent paths: a frontend sees few distinct ones, and each costs two escapes. */
+const pathCache = new Map<string, string>();
+function cachedCanonicalPath(path: string): string {
+  if (path.length > 256) return canonicalPath(path);
+  let canonical = pathCache.get(path);
+  if (canonical === undefined) {
+    canonical = canonicalPath(path);
+    if (pathCache.size >= 1_000) pathCache.clear(); // bounded, whatever paths callers make up
+    pathCache.set(path, canonical);
+  }
+  return canonical;
+}
+
 /** Verifies a request's signature; the caller's key and account, or the ConveyorError SQS would answer. */
 export function verifySignature(request: SignedRequest, options: VerifyOptions): VerifiedCaller {
   const pairs = parseQuery(request.query);
   const params = new Map(pairs);
   const authorization = headerValue(request.headers, 'authorization');
   let parts: SignatureParts;
-  if (authorization !== undefined && authorization !== '') parts = fromAuthorizationHeader(authorization, request.headers);
+  if (authorization !== undefined && authorization !== '') parts = fromAuthorizationHeaderCached(authorization, request.headers);
   else if (params.has('X-Amz-Algorithm') || params.has('X-Amz-Signature') || params.has('X-Amz-Credential')) parts = fromQuery(params);
   else throw new ConveyorError('MissingAuthenticationToken', 'Request is missing Authentication Token.');
 
@@ -215,7 +266,7 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   const signedHeaders = parts.signedHeaders;
   if (!signedHeaders.includes('host')) throw incomplete("'Host' must be a 'SignedHeader' in the AWS Authorization.");
   if (parts.expiresSeconds === undefined && !signedHeaders.includes('x-amz-date')) throw incomplete("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
-  if ([...signedHeaders].sort().join(';') !== signedHeaders.join(';') || signedHeaders.some((h) => h !== h.toLowerCase() || h === '')) {
+  if (!sortedLowerCaseNames(signedHeaders)) {
     throw incomplete('SignedHeaders must be lower-case names, sorted and separated by semicolons.');
   }
 
@@ -233,9 +284,9 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   const canonicalHeaders = signedHeaders.map((name) => {
     const value = headerValue(request.headers, name);
     if (value === undefined) throw mismatch(`The request signature names the header '${name}', which the request does not carry.`);
-    return `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
+    return `${name}:${SPACES.test(value) ? value.trim().replace(/\s+/g, ' ') : value}\n`;
   });
-  const canonicalRequest = [request.method.toUpperCase(), canonicalPath(request.path), canonicalQuery(pairs), canonicalHeaders.join(''), signedHeaders.join(';'), bodyHash].join('\n');
+  const canonicalRequest = [request.method.toUpperCase(), cachedCanonicalPath(request.path), pairs.length === 0 ? '' : canonicalQuery(pairs), canonicalHeaders.join(''), signedHeaders.join(';'), bodyHash].join('\n');
   const scope = `${parts.scopeDate}/${parts.region}/${parts.service}/aws4_request`;
   const stringToSign = [ALGORITHM, parts.amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
   const expected = createHmac('sha256', signingKey(key.secretAccessKey, parts.scopeDate, parts.region, parts.service)).update(stringToSign, 'utf8').digest();

@@ -5,7 +5,6 @@
  * only for sends that were really enqueued (a duplicate's original may be near its window's end).
  */
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { LIMITS, type QueueConfig } from '@conveyor/client-sdk';
 
 export interface DedupAnswer {
@@ -16,12 +15,20 @@ export interface DedupAnswer {
 /** Well inside SQS's 5-minute window, so an entry never outlives the backend's memory. */
 const TTL_MS = LIMITS.dedupWindowMs - 60_000;
 
-export class DedupCache {
-  private readonly entries: LRUCache<string, DedupAnswer>;
+interface Entry {
+  answer: DedupAnswer;
+  expiresAt: number;
+}
 
-  constructor(maxEntries = 100_000) {
-    this.entries = new LRUCache({ max: maxEntries, ttl: TTL_MS });
-  }
+/**
+ * Every entry lives for the same time, so a Map in insertion order is also in expiry order: the
+ * oldest entries, at the front, expire (and are evicted at the size bound) first. A remembered
+ * answer moves to the back. Cheaper per send than an LRU with per-entry timers.
+ */
+export class DedupCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly maxEntries = 100_000, private readonly now: () => number = Date.now) {}
 
   /** The key a FIFO send is deduplicated by, as the backend computes it; undefined for standard queues. */
   static key(queue: string, config: QueueConfig, entry: { body: string; groupId?: string; dedupId?: string }): string | undefined {
@@ -33,15 +40,35 @@ export class DedupCache {
   }
 
   get(key: string | undefined): DedupAnswer | undefined {
-    return key === undefined ? undefined : this.entries.get(key);
+    if (key === undefined) return undefined;
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.answer;
   }
 
   remember(key: string | undefined, answer: DedupAnswer): void {
-    if (key !== undefined) this.entries.set(key, answer);
+    if (key === undefined) return;
+    const now = this.now();
+    this.entries.delete(key);
+    this.entries.set(key, { answer, expiresAt: now + TTL_MS });
+    // Expired entries leave from the front; the size bound evicts the oldest.
+    for (const [oldest, entry] of this.entries) {
+      if (entry.expiresAt > now && this.entries.size <= this.maxEntries) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
   }
 
   /** Forgets a queue's entries (it was purged or deleted; a new queue of that name starts afresh). */
   forgetQueue(queue: string): void {
-    for (const key of this.entries.keys()) if (key.startsWith(`${queue}\u0000`)) this.entries.delete(key);
+    const prefix = `${queue}\u0000`;
+    for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
   }
 }

@@ -41,6 +41,8 @@ class BucketTable {
   }
 }
 
+const ALLOWED: RateDecision = Object.freeze({ ok: true });
+
 export class RateLimiter {
   private readonly keys: BucketTable | undefined;
   private readonly queues: BucketTable | undefined;
@@ -61,7 +63,7 @@ export class RateLimiter {
     if (q && !q.ok) return { ok: false, scope: 'queue', retryAfterMs: q.retryAfterMs };
     keyBucket?.take(nowMs);
     queueBucket?.take(nowMs);
-    return { ok: true };
+    return ALLOWED;
   }
 
   /** How many buckets each table holds (bounded by maxTracked). */

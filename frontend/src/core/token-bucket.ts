@@ -13,6 +13,8 @@ export interface TakeResult {
   readonly retryAfterMs: number;
 }
 
+const CAN_TAKE: TakeResult = Object.freeze({ ok: true, retryAfterMs: 0 });
+
 export class TokenBucket {
   private tokens: number;
   private updatedMs: number;
@@ -33,7 +35,7 @@ export class TokenBucket {
   /** Whether one token could be taken without taking it. */
   peek(nowMs: number): TakeResult {
     this.refill(nowMs);
-    if (this.tokens >= 1) return { ok: true, retryAfterMs: 0 };
+    if (this.tokens >= 1) return CAN_TAKE;
     return { ok: false, retryAfterMs: Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.config.ratePerSecond)) };
   }
 

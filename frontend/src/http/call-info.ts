@@ -29,7 +29,9 @@ declare module 'fastify' {
 
 /** Routes that are not SQS calls: never limited, shed or counted as requests. */
 export function isServiceRoute(request: FastifyRequest): boolean {
-  const path = request.url.split('?')[0];
+  const url = request.url;
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
   return path === '/health' || path === '/metrics';
 }
 

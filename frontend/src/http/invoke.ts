@@ -1,7 +1,7 @@
 /**
  * One way in for every SQS action, whatever the protocol (JSON or query): find the handler, apply
- * the caller's and the queue's rate limits and the long-poll cap, and run the handler with an
- * abort signal that fires when the client goes away (a parked long poll then ends at the leader).
+ * the caller's and the queue's rate limits and the long-poll cap, and run the handler; a receive
+ * gets an abort signal that fires when the client goes away (a parked long poll then ends at the leader).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConveyorError } from '@conveyor/client-sdk';
@@ -34,6 +34,15 @@ export function queueHint(input: Json, path: string): string | undefined {
   return name && name.length <= 80 ? name : undefined;
 }
 
+/** A signal that fires when the client goes away before its answer: only a receive (a parked poll) has use for one. */
+function abortOnClose(reply: FastifyReply): AbortSignal {
+  const abort = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) abort.abort();
+  });
+  return abort.signal;
+}
+
 export function createInvoke(ctx: InvokeContext): Invoke {
   return async (action, input, request, reply) => {
     const handler = Object.hasOwn(HANDLERS, action) ? HANDLERS[action] : undefined;
@@ -44,10 +53,6 @@ export function createInvoke(ctx: InvokeContext): Invoke {
     call.queue = queueHint(input, path);
     const wait = input.WaitTimeSeconds;
     ctx.guard.admit(request, call.queue, action === 'ReceiveMessage' && (typeof wait === 'number' || typeof wait === 'string') && Number(wait) > 0);
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
-    return handler(input, { router: ctx.router, dedup: ctx.dedup, publicUrl: ctx.publicUrl, account: callerAccount(request), path, signal: abort.signal });
+    return handler(input, { router: ctx.router, dedup: ctx.dedup, publicUrl: ctx.publicUrl, account: callerAccount(request), path, signal: action === 'ReceiveMessage' ? abortOnClose(reply) : undefined });
   };
 }

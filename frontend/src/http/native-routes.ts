@@ -40,7 +40,10 @@ async function byHandles(router: Router, action: 'DeleteMessageBatch' | 'ChangeM
       failed.push({ id: String(e?.id), code: 'ReceiptHandleIsInvalid', message: `The input receipt handle "${String(e?.receiptHandle)}" is not a valid receipt handle.`, senderFault: true });
       continue;
     }
-    groups.set(parsed.clusterId, [...(groups.get(parsed.clusterId) ?? []), { ...e, receiptHandle: parsed.handle }]);
+    const entry = { ...e, receiptHandle: parsed.handle };
+    const group = groups.get(parsed.clusterId);
+    if (group) group.push(entry);
+    else groups.set(parsed.clusterId, [entry]);
   }
   for (const [clusterId, entries] of groups) {
     const res = await router.call(clusterId, action, { ...req, queue, entries } as never);
@@ -99,11 +102,16 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
       if (toSend.length === 0) return { successful, failed: [] };
       // SenderId is the verified caller, whatever the entry says.
       const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map(({ idempotencyKey: _key, redriveKey: _redrive, ...e }) => ({ ...e, senderId: caller })) });
+      // One map lookup per success rather than a scan of the batch (the first entry of an id, as before).
+      const byId = new Map<string, NativeSendEntry>();
+      for (const e of toSend) if (!byId.has(e.id)) byId.set(e.id, e);
       for (const s of res.successful) {
-        const entry = toSend.find((e) => e.id === s.id);
-        if (entry && !s.duplicate) dedup.remember(keyOf(entry), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
+        const entry = s.duplicate ? undefined : byId.get(s.id);
+        if (entry) dedup.remember(keyOf(entry), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
       }
-      return { successful: [...successful, ...res.successful], failed: res.failed };
+      if (successful.length === 0) return res;
+      for (const s of res.successful) successful.push(s);
+      return { successful, failed: res.failed };
     });
   },
   async ReceiveMessage(router, req, _dedup, caller) {
@@ -112,7 +120,11 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
       const sources = router.receiveSources(route);
       for (const [i, clusterId] of sources.entries()) {
         const res = await router.call(clusterId, 'ReceiveMessage', { ...req, queue, waitTimeSeconds: i === sources.length - 1 ? req.waitTimeSeconds : 0 });
-        if (res.messages.length > 0) return { messages: res.messages.map((m) => ({ ...m, receiptHandle: wrapReceiptHandle(clusterId, m.receiptHandle) })) };
+        if (res.messages.length > 0) {
+          // Freshly decoded and ours alone: the handles are wrapped in place.
+          for (const m of res.messages) m.receiptHandle = wrapReceiptHandle(clusterId, m.receiptHandle);
+          return { messages: res.messages };
+        }
       }
       return { messages: [] };
     });

@@ -73,8 +73,10 @@ export function buildFrontend(options: FrontendOptions): FastifyInstance {
     done(null, req.rawBody.toString('utf8'));
   });
 
-  app.addHook('onSend', async (request, reply) => {
+  // Hooks on every request take callbacks: no promise per hook per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-amzn-RequestId', request.id);
+    done(null, payload);
   });
 
   const metrics = options.metrics ?? new FrontendMetrics();

@@ -132,16 +132,19 @@ export function registerTrafficGuard(app: FastifyInstance, guard: TrafficGuard):
       },
     });
   }
-  app.addHook('onRequest', async (request, reply) => {
-    if (isServiceRoute(request)) return;
-    guard.enter(request, (release) => reply.raw.once('close', release));
+  // Callback hooks: no promise per request; what they throw goes to the error handler all the same.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isServiceRoute(request)) guard.enter(request, (release) => reply.raw.once('close', release));
+    done();
   });
   // The native API's calls are limited here; SQS calls are limited once their action is decoded (invoke.ts).
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const call = describeCall(request);
-    if (call.protocol !== 'native' || isServiceRoute(request)) return;
-    const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as { queue?: unknown; waitTimeSeconds?: unknown };
-    call.queue = typeof body.queue === 'string' ? body.queue.slice(0, 80) : undefined;
-    guard.admit(request, call.queue, call.action === 'ReceiveMessage' && typeof body.waitTimeSeconds === 'number' && body.waitTimeSeconds > 0);
+    if (call.protocol === 'native' && !isServiceRoute(request)) {
+      const body = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as { queue?: unknown; waitTimeSeconds?: unknown };
+      call.queue = typeof body.queue === 'string' ? body.queue.slice(0, 80) : undefined;
+      guard.admit(request, call.queue, call.action === 'ReceiveMessage' && typeof body.waitTimeSeconds === 'number' && body.waitTimeSeconds > 0);
+    }
+    done();
   });
 }

@@ -180,7 +180,10 @@ async function handles(ctx: ActionContext, name: string, entries: Array<{ id: st
       failed.push({ Id: e.id, SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: `The input receipt handle "${String(e.receiptHandle)}" is not a valid receipt handle.` });
       continue;
     }
-    byCluster.set(parsed.clusterId, [...(byCluster.get(parsed.clusterId) ?? []), { id: e.id, receiptHandle: parsed.handle, visibility: e.visibility }]);
+    const entry = { id: e.id, receiptHandle: parsed.handle, visibility: e.visibility };
+    const list = byCluster.get(parsed.clusterId);
+    if (list) list.push(entry);
+    else byCluster.set(parsed.clusterId, [entry]);
   }
   await ctx.router.withRoute(name, async (route) => {
     const known = new Set([route.clusterId, ...(route.move ? [route.move.to] : [])]);
@@ -316,8 +319,9 @@ export const ACTIONS: Record<string, Handler> = {
     const successful: Json[] = [];
     if (good.length > 0) {
       const res = await send(ctx, ref.id, good);
+      const byId = new Map(good.map((g) => [g.id, g]));
       for (const s of res.successful) {
-        const entry = good.find((g) => g.id === s.id)!;
+        const entry = byId.get(s.id)!;
         const out: Json = { Id: s.id, MessageId: s.messageId, MD5OfMessageBody: s.md5OfBody };
         if (s.md5OfAttributes) out.MD5OfMessageAttributes = s.md5OfAttributes;
         const traceMd5 = md5OfTraceHeader(entry.traceHeader);

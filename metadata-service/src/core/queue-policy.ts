@@ -116,6 +116,21 @@ export function evaluatePolicy(policy: QueuePolicy | undefined, request: AccessR
   return decision;
 }
 
+/** Parsed stored policies (undefined: one that no longer parses), so a queue's policy is not re-parsed on every call. */
+const policyCache = new Map<string, QueuePolicy | undefined>();
+function cachedPolicy(text: string): QueuePolicy | undefined {
+  if (policyCache.has(text)) return policyCache.get(text);
+  let policy: QueuePolicy | undefined;
+  try {
+    policy = parsePolicy(text);
+  } catch {
+    policy = undefined;
+  }
+  if (policyCache.size >= 256) policyCache.clear(); // bounded: policies are few, but up to 20 KB each
+  policyCache.set(text, policy);
+  return policy;
+}
+
 /**
  * May `request.account` do `request.action` on a queue owned by `owner` with this policy text?
  * Owner-only actions (configure, delete, grant, tag, move tasks) are the owner's whatever the
@@ -125,13 +140,7 @@ export function evaluatePolicy(policy: QueuePolicy | undefined, request: AccessR
  */
 export function isAllowed(owner: string, policyText: string | undefined, request: AccessRequest): boolean {
   if (!GRANTABLE_ACTIONS.has(request.action)) return request.account === owner;
-  let policy: QueuePolicy | undefined;
-  try {
-    policy = policyText ? parsePolicy(policyText) : undefined;
-  } catch {
-    policy = undefined;
-  }
-  const decision = evaluatePolicy(policy, request);
+  const decision = evaluatePolicy(policyText ? cachedPolicy(policyText) : undefined, request);
   if (decision === 'deny') return false;
   return request.account === owner || decision === 'allow';
 }
