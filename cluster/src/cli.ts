@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { ConveyorError, NativeClient, isConveyorError } from '@conveyor/client-sdk';
 import { RUN_FILE, type RunInfo } from './launcher/local-cluster.ts';
 import { LOCAL_ACCOUNT } from './launcher/credentials.ts';
+import type { ClusterView } from '@conveyor/metadata-service';
 
 class UsageError extends Error {}
 /** The operation was refused or failed; the message says why. */
@@ -75,16 +76,6 @@ interface TopologyCluster {
   leader: string | null;
   isr: string[];
   nodes: TopologyNode[];
-}
-
-interface ClusterView {
-  id: string;
-  epoch: number | null;
-  leader: string | null;
-  isr: string[];
-  nodes: Array<{ id: string; address: string; live: boolean; lag?: number; inSync?: boolean; retired?: 'drained' | 'removed' }>;
-  /** By queue id, `<account>:<name>`. */
-  queues: Record<string, { visible: number; inflight: number; delayed: number }>;
 }
 
 /** A queue id as people read it: the name alone for the local account's queues, `<account>/<name>` for others. */
