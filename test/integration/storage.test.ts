@@ -126,14 +126,14 @@ t.test('a trim that stopped between its checkpoint and its range delete leaves n
   const epochs = [{ epoch: 1, startOffset: 0 }];
   const entries = Array.from({ length: 10 }, (_, offset) => {
     const entry = { offset, epoch: 1, payload: { type: 'epochStart' as const, ts: 0, epoch: 1, leader: 'n1' } };
-    return { entry, bytes: encodeLogEntry(entry) };
+    return { offset, epoch: 1, bytes: encodeLogEntry(entry) };
   });
   await log.write({ entries, checkpoint: { appliedEnd: 10, logStart: 0, epochs } });
   // What a crash after a trim's synced checkpoint leaves: records below the new log start.
   await log.write({ checkpoint: { appliedEnd: 10, logStart: 6, epochs } });
   let loaded = await log.load();
   t.equal(loaded.logEnd, 10, 'the log end comes from the records past the log start');
-  t.same((await log.readLog(6, 1 << 20)).map((i) => i.entry.offset), [6, 7, 8, 9], 'reads start at the log start');
+  t.same((await log.readLog(6, 1 << 20)).map((i) => i.offset), [6, 7, 8, 9], 'reads start at the log start');
   await log.write({ checkpoint: { appliedEnd: 10, logStart: 10, epochs } });
   loaded = await log.load();
   t.equal(loaded.logEnd, 10, 'leftovers below the log start do not count as the log end');

@@ -261,7 +261,7 @@ t.test('ReplicaLog after a snapshot', async (t) => {
   };
   const item = (offset: number, epoch: number): LogItem => {
     const entry = { offset, epoch, payload: { type: 'expire' as const, ts: 1 } };
-    return { entry, bytes: encodeLogEntry(entry) };
+    return { offset, epoch, bytes: encodeLogEntry(entry) };
   };
 
   t.test('keeps only the epochs that cover the snapshot, so the leader records that follow are accepted', async (t) => {

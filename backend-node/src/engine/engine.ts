@@ -54,7 +54,11 @@ export interface EngineOptions {
   random?: () => number;
   newMessageId?: () => string;
   stateMachine?: Partial<StateMachineOptions>;
-  /** Bytes of recently sent bodies kept in memory so receives rarely read the disk. */
+  /**
+   * Bytes of recently sent bodies kept in memory so receives rarely read the disk; 0 for none.
+   * A replica sets none: its log keeps recent records encoded in memory, which is cheaper than
+   * holding the bodies as strings, which every garbage collection would go over.
+   */
   bodyCacheBytes?: number;
   /** How often retention and the dedup window are enforced; 0 turns the timer off (tests call expire()). */
   expireIntervalMs?: number;
@@ -145,7 +149,7 @@ export class QueueEngine {
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly newMessageId: () => string;
-  private readonly bodies: LRUCache<string, MessageBody>;
+  private readonly bodies: LRUCache<string, MessageBody> | undefined;
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Notifications per queue so far: a long poll that saw this change while it looked must look again, not wait. */
   private readonly changes = new Map<string, number>();
@@ -171,10 +175,8 @@ export class QueueEngine {
     this.newMessageId = options.newMessageId ?? randomUUID;
     this.arnPrefix = options.arnPrefix ?? ENGINE_DEFAULTS.arnPrefix;
     this.logBodies = options.logBodies;
-    this.bodies = new LRUCache<string, MessageBody>({
-      maxSize: options.bodyCacheBytes ?? ENGINE_DEFAULTS.bodyCacheBytes,
-      sizeCalculation: (b) => Math.max(1, b.body.length * 2),
-    });
+    const bodyCacheBytes = options.bodyCacheBytes ?? ENGINE_DEFAULTS.bodyCacheBytes;
+    this.bodies = bodyCacheBytes > 0 ? new LRUCache<string, MessageBody>({ maxSize: bodyCacheBytes, sizeCalculation: (b) => Math.max(1, b.body.length * 2) }) : undefined;
   }
 
   /** Opens the engine over a store, rebuilding the in-memory indexes from what the store holds. */
@@ -221,10 +223,10 @@ export class QueueEngine {
 
   private afterApply(record: QueueLogRecord, mutations: readonly StoreMutation[]): void {
     if (record.type === 'send') {
-      for (const m of record.messages) this.bodies.set(m.id, m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body });
+      if (this.bodies) for (const m of record.messages) this.bodies.set(m.id, m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body });
       this.notify(record.queue);
     } else {
-      for (const m of mutations) if (m.op === 'delBody') this.bodies.delete(m.messageId);
+      if (this.bodies) for (const m of mutations) if (m.op === 'delBody') this.bodies.delete(m.messageId);
       // A delete can unlock a FIFO group or make room under the in-flight limit; long polls must look again.
       if (record.type === 'changeVisibility' || record.type === 'delete') this.notify(record.queue);
       if (record.type === 'receive' && record.moved.length > 0) {
@@ -397,7 +399,7 @@ export class QueueEngine {
   }
 
   private async loadBodies(metas: readonly MessageMeta[]): Promise<Array<MessageBody | undefined>> {
-    const out: Array<MessageBody | undefined> = metas.map((m) => this.bodies.get(m.id));
+    const out: Array<MessageBody | undefined> = metas.map((m) => this.bodies?.get(m.id));
     const fromLog: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] === undefined && metas[i]!.logRef !== undefined && this.logBodies) fromLog.push(i);
     if (fromLog.length > 0) {

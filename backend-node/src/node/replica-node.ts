@@ -310,13 +310,13 @@ export class ReplicaNode {
     // Records already in the log but not yet applied will commit in this epoch: apply them now,
     // holding their state back until they do.
     for (let from = this.replicaLog.appliedEnd; from < this.replicaLog.logEnd; ) {
-      const batch = await this.replicaLog.read(from, 5_000);
+      const batch = await this.replicaLog.readEntries(from, 5_000);
       if (batch.length === 0) break;
-      for (const { entry } of batch) if (entry.payload.type !== 'epochStart') pipeline.holdState(entry.offset, this.machine.apply(entry.payload, entry.offset));
-      from = batch.at(-1)!.entry.offset + 1;
+      for (const entry of batch) if (entry.payload.type !== 'epochStart') pipeline.holdState(entry.offset, this.machine.apply(entry.payload, entry.offset));
+      from = batch.at(-1)!.offset + 1;
     }
     this.leader = pipeline;
-    this.engineValue = QueueEngine.over(this.machine, pipeline, { store: this.store, logBodies: (refs) => this.replicaLog.readBodies(refs) });
+    this.engineValue = QueueEngine.over(this.machine, pipeline, { store: this.store, bodyCacheBytes: 0, logBodies: (refs) => this.replicaLog.readBodies(refs) });
     this.role = 'leader';
     this.options.log('leading', { epoch, isr, logEnd: this.replicaLog.logEnd, appliedEnd: this.replicaLog.appliedEnd });
     void pipeline.appendControl({ type: 'epochStart', ts: Date.now(), epoch, leader: this.options.nodeId }).catch(() => {});

@@ -7,8 +7,8 @@
  * randomness and message ids come from the caller (`DecideContext`), and the leader's timestamp
  * travels in the record, so applying the same records in the same order gives the same state.
  */
-import { createHash } from 'node:crypto';
 import {
+  hexDigest,
   ConveyorError,
   LIMITS,
   checkDeduplicationId,
@@ -284,7 +284,7 @@ export class QueueStateMachine {
       if (planned.groupId === undefined) throw missingParameter('MessageGroupId');
       let dedupId: string;
       if (input.dedupId !== undefined) dedupId = checkDeduplicationId(input.dedupId);
-      else if (config.contentBasedDeduplication) dedupId = createHash('sha256').update(body, 'utf8').digest('hex');
+      else if (config.contentBasedDeduplication) dedupId = hexDigest('sha256', body);
       else {
         throw new ConveyorError(
           'InvalidParameterValue',

@@ -11,7 +11,7 @@ import { toWriteSet } from '../storage/mutation-encoding.ts';
 import { decodeLogEntry, type EncodedWrites, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
-import type { FetchResponse, LogItem } from './types.ts';
+import type { FetchResponse, LogEntry, LogItem } from './types.ts';
 
 export interface LeaderTarget {
   id: string;
@@ -43,6 +43,11 @@ export class Follower {
   /** When the leader last answered a fetch with records (ms since the epoch), for operators. */
   lastFetchAt: number | undefined;
   private loopDone: Promise<void> = Promise.resolve();
+  /**
+   * Records received but not applied yet, decoded once on arrival. They are applied when the
+   * leader's high watermark passes them, usually at the next fetch, and dropped from here then.
+   */
+  private readonly pendingApply = new Map<number, LogEntry>();
   private abort = new AbortController();
 
   constructor(
@@ -115,17 +120,19 @@ export class Follower {
     }
     this.options.onEpochSeen(response.epoch);
     switch (response.kind) {
-      case 'records':
-        await this.persistAndApply(
-          response.entries.map((bytes) => ({ entry: decodeLogEntry(bytes), bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) })),
-          response.highWatermark,
-        );
+      case 'records': {
+        const entries = response.entries.map((raw) => {
+          const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+          return { entry: decodeLogEntry(bytes), bytes };
+        });
+        await this.persistAndApply(entries, response.highWatermark);
         // The leader trims what every replica has applied; follow it, never past what is applied here.
         if (response.logStart > this.replicaLog.logStart) {
           const point = Math.min(response.logStart, this.replicaLog.appliedEnd);
           await this.replicaLog.trimBefore(point, await this.options.materializeBodies(point, this.machine));
         }
         return;
+      }
       case 'diverging': {
         const own = this.replicaLog.epochs.endOffsetFor(response.divergingEpoch, this.replicaLog.logEnd);
         const to = Math.min(response.endOffset, own.endOffset, this.replicaLog.logEnd);
@@ -135,6 +142,7 @@ export class Follower {
           return;
         }
         this.options.log('truncating a divergent suffix', { from: to, logEnd: this.replicaLog.logEnd, epoch: response.divergingEpoch });
+        this.pendingApply.clear();
         await this.replicaLog.truncateTo(to);
         return;
       }
@@ -144,11 +152,15 @@ export class Follower {
     }
   }
 
-  private async persistAndApply(entries: readonly LogItem[], highWatermark: number): Promise<void> {
-    if (entries.length > 0 && entries[0]!.entry.offset !== this.replicaLog.logEnd) throw new Error(`leader sent offset ${entries[0]!.entry.offset}, expected ${this.replicaLog.logEnd}`);
+  private async persistAndApply(received: ReadonlyArray<{ entry: LogEntry; bytes: Buffer }>, highWatermark: number): Promise<void> {
+    if (received.length > 0 && received[0]!.entry.offset !== this.replicaLog.logEnd) throw new Error(`leader sent offset ${received[0]!.entry.offset}, expected ${this.replicaLog.logEnd}`);
     const leaderEpoch = this.options.knownEpoch();
-    for (const { entry: e } of entries) if (e.epoch > leaderEpoch) throw new Error(`record ${e.offset} is from epoch ${e.epoch}, newer than the leader's ${leaderEpoch}`);
+    for (const { entry: e } of received) if (e.epoch > leaderEpoch) throw new Error(`record ${e.offset} is from epoch ${e.epoch}, newer than the leader's ${leaderEpoch}`);
+    const entries: LogItem[] = received.map(({ entry, bytes }) => ({ offset: entry.offset, epoch: entry.epoch, bytes }));
     this.replicaLog.appendFromLeader(entries);
+    // Bounded: a leader that stops committing cannot make this hold more than a few fetches' records.
+    if (this.pendingApply.size > 20_000) this.pendingApply.clear();
+    for (const { entry } of received) this.pendingApply.set(entry.offset, entry);
     // Apply what the leader says is committed and this node has (or is about to have) on disk.
     const applyEnd = Math.min(highWatermark, this.replicaLog.logEnd);
     // The state changes of every record applied here are folded into one write set: a message
@@ -158,7 +170,9 @@ export class Follower {
     while (appliedEnd < applyEnd) {
       const batch = await this.replicaLog.read(appliedEnd, 5_000, applyEnd);
       if (batch.length === 0) throw new Error(`records ${appliedEnd}..${applyEnd} are missing from the log`);
-      for (const { entry } of batch) {
+      for (const item of batch) {
+        const entry = this.pendingApply.get(item.offset) ?? decodeLogEntry(item.bytes);
+        this.pendingApply.delete(item.offset);
         if (entry.payload.type !== 'epochStart') for (const m of this.machine.apply(entry.payload, entry.offset)) mutations.push(m);
         appliedEnd = entry.offset + 1;
       }
@@ -176,6 +190,7 @@ export class Follower {
     this.options.log('installing a snapshot from the leader', { leader: target.id });
     const { header, pairs } = await this.options.transport.snapshot(target.url, 60_000);
     await this.store.importSnapshot(header, pairs);
+    this.pendingApply.clear();
     this.replicaLog.resetTo(header.appliedEnd, header.epochs);
     this.machine = await this.options.reloadState();
     this.options.log('snapshot installed', { appliedEnd: header.appliedEnd });

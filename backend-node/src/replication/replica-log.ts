@@ -2,13 +2,20 @@
  * A node's view of its cluster's log: positions (start, end, persisted, applied), the leader epoch
  * cache, and a bounded in-memory tail of recent records so fetches rarely touch the disk.
  */
+import { LRUCache } from 'lru-cache';
 import type { MessageBody } from '../queue/types.ts';
-import { encodeLogEntry, type EncodedWrites, type ReplicationCheckpoint, type ReplicationStore } from '../storage/replication-store.ts';
+import { decodeLogEntry, encodeLogEntry, type EncodedWrites, type ReplicationCheckpoint, type ReplicationStore } from '../storage/replication-store.ts';
 import { EpochCache } from './epoch-cache.ts';
 import type { LogEntry, LogItem, LogPayload } from './types.ts';
 
 /** Bytes of recent records kept in memory for fetches (unpersisted ones are always kept). */
 const MAX_TAIL_BYTES = 64 * 1024 * 1024;
+/**
+ * Encoded bytes of the send records kept decoded for receives. Consecutive receives take
+ * consecutive messages, often from one record; keeping a little lets them decode it once, and
+ * keeping only a little keeps decoded messages from piling up in the heap.
+ */
+const DECODED_SENDS_BYTES = 2 * 1024 * 1024;
 
 export class ReplicaLog {
   epochs: EpochCache;
@@ -18,6 +25,8 @@ export class ReplicaLog {
   appliedEnd: number;
   private tail: LogItem[] = [];
   private tailBytes = 0;
+  /** Bodies of recently read send records by offset, sized by their encoded bytes. */
+  private readonly decodedSends = new LRUCache<number, Map<string, MessageBody>>({ maxSize: DECODED_SENDS_BYTES });
   private lastEpochValue: number;
 
   constructor(readonly store: ReplicationStore, loaded: { checkpoint: ReplicationCheckpoint; logEnd: number; lastEpoch: number }) {
@@ -42,17 +51,16 @@ export class ReplicaLog {
   append(epoch: number, payload: LogPayload): LogEntry {
     if (this.epochs.latestEpoch() < epoch) this.epochs.assign(epoch, this.logEnd);
     const entry: LogEntry = { offset: this.logEnd, epoch, payload };
-    this.pushTail({ entry, bytes: encodeLogEntry(entry) });
+    this.pushTail({ offset: entry.offset, epoch, bytes: encodeLogEntry(entry) });
     return entry;
   }
 
   /** Follower: takes records from the leader, which must continue this log exactly. */
   appendFromLeader(items: readonly LogItem[]): void {
     for (const item of items) {
-      const { entry } = item;
-      if (entry.offset !== this.logEnd) throw new Error(`record ${entry.offset} does not continue the log at ${this.logEnd}`);
-      if (entry.epoch < this.lastEpoch()) throw new Error(`record ${entry.offset} has epoch ${entry.epoch}, older than ${this.lastEpoch()}`);
-      if (this.epochs.latestEpoch() < entry.epoch) this.epochs.assign(entry.epoch, entry.offset);
+      if (item.offset !== this.logEnd) throw new Error(`record ${item.offset} does not continue the log at ${this.logEnd}`);
+      if (item.epoch < this.lastEpoch()) throw new Error(`record ${item.offset} has epoch ${item.epoch}, older than ${this.lastEpoch()}`);
+      if (this.epochs.latestEpoch() < item.epoch) this.epochs.assign(item.epoch, item.offset);
       this.pushTail(item);
     }
   }
@@ -60,44 +68,51 @@ export class ReplicaLog {
   private pushTail(item: LogItem): void {
     this.tail.push(item);
     this.tailBytes += item.bytes.length;
-    this.logEnd = item.entry.offset + 1;
-    this.lastEpochValue = item.entry.epoch;
+    this.logEnd = item.offset + 1;
+    this.lastEpochValue = item.epoch;
     if (this.tailBytes > MAX_TAIL_BYTES * 1.25) {
       // Keep unpersisted records always; drop the oldest persisted ones.
       let drop = 0;
-      while (this.tailBytes > MAX_TAIL_BYTES && drop < this.tail.length && this.tail[drop]!.entry.offset < this.persistedEnd) this.tailBytes -= this.tail[drop++]!.bytes.length;
+      while (this.tailBytes > MAX_TAIL_BYTES && drop < this.tail.length && this.tail[drop]!.offset < this.persistedEnd) this.tailBytes -= this.tail[drop++]!.bytes.length;
       this.tail.splice(0, drop);
     }
   }
 
   /** Records not yet persisted (the tail always holds them). */
   unpersisted(): LogItem[] {
-    const first = this.tail[0]?.entry.offset ?? this.logEnd;
+    const first = this.tail[0]?.offset ?? this.logEnd;
     return this.tail.slice(Math.max(0, this.persistedEnd - first));
   }
 
   /** Up to maxCount records from `from` (and before `to`), from memory or disk. */
   async read(from: number, maxCount: number, to = this.logEnd): Promise<LogItem[]> {
     if (from >= to) return [];
-    const first = this.tail[0]?.entry.offset;
+    const first = this.tail[0]?.offset;
     if (first !== undefined && from >= first) {
       const start = from - first;
       return this.tail.slice(start, Math.min(start + maxCount, to - first));
     }
     const fromDisk = await this.store.readLog(from, 4 * 1024 * 1024, Math.min(maxCount, to - from));
-    return fromDisk.filter((e) => e.entry.offset < to);
+    return fromDisk.filter((e) => e.offset < to);
+  }
+
+  /** Up to maxCount decoded records from `from` (and before `to`). */
+  async readEntries(from: number, maxCount: number, to = this.logEnd): Promise<LogEntry[]> {
+    return (await this.read(from, maxCount, to)).map((item) => decodeLogEntry(item.bytes));
   }
 
   /** Drops records at and after `end` (a divergent suffix) in memory and on disk. */
   async truncateTo(end: number): Promise<void> {
     if (end < this.appliedEnd) throw new Error(`cannot truncate to ${end}: records up to ${this.appliedEnd} are applied`);
-    this.tail = this.tail.filter((e) => e.entry.offset < end);
+    // Offsets from `end` on will name other records.
+    this.decodedSends.clear();
+    this.tail = this.tail.filter((e) => e.offset < end);
     this.tailBytes = this.tail.reduce((n, e) => n + e.bytes.length, 0);
     this.epochs.truncateTo(end);
     this.logEnd = Math.max(end, this.logStart);
     this.persistedEnd = Math.min(this.persistedEnd, this.logEnd);
     await this.store.truncateFrom(end, this.checkpoint());
-    const last = (this.tail.at(-1) ?? (await this.store.readLog(Math.max(this.logStart, end - 1), 1024 * 1024, 1))[0])?.entry;
+    const last = this.tail.at(-1) ?? (await this.store.readLog(Math.max(this.logStart, end - 1), 1024 * 1024, 1))[0];
     this.lastEpochValue = last && last.offset === end - 1 ? last.epoch : this.epochs.epochAt(end - 1);
   }
 
@@ -110,28 +125,37 @@ export class ReplicaLog {
     if (point <= this.logStart) return;
     await this.store.trimBefore(point, { ...this.checkpoint(), logStart: point }, materialized);
     this.logStart = point;
-    this.tail = this.tail.filter((e) => e.entry.offset >= point);
+    this.tail = this.tail.filter((e) => e.offset >= point);
     this.tailBytes = this.tail.reduce((n, e) => n + e.bytes.length, 0);
   }
 
   /** Bodies of messages whose send records are in this log; undefined where a record is gone. */
   async readBodies(refs: ReadonlyArray<{ id: string; logRef: number }>): Promise<Array<MessageBody | undefined>> {
-    const records = new Map<number, LogEntry | undefined>();
+    const records = new Map<number, Map<string, MessageBody> | undefined>();
     for (const { logRef } of refs) {
       if (records.has(logRef)) continue;
-      const [item] = logRef >= this.logStart && logRef < this.logEnd ? await this.read(logRef, 1, logRef + 1) : [];
-      records.set(logRef, item?.entry);
+      records.set(logRef, await this.sendBodies(logRef));
     }
-    return refs.map(({ id, logRef }) => {
-      const payload = records.get(logRef)?.payload;
-      if (payload?.type !== 'send') return undefined;
-      const m = payload.messages.find((x) => x.id === id);
-      return m ? (m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body }) : undefined;
-    });
+    return refs.map(({ id, logRef }) => records.get(logRef)?.get(id));
+  }
+
+  /** The bodies in the send record at `offset` by message id; undefined if the record is gone or not a send. */
+  private async sendBodies(offset: number): Promise<Map<string, MessageBody> | undefined> {
+    const cached = this.decodedSends.get(offset);
+    if (cached) return cached;
+    const [item] = offset >= this.logStart && offset < this.logEnd ? await this.read(offset, 1, offset + 1) : [];
+    if (!item) return undefined;
+    const { payload } = decodeLogEntry(item.bytes);
+    if (payload.type !== 'send') return undefined;
+    const bodies = new Map<string, MessageBody>();
+    for (const m of payload.messages) bodies.set(m.id, m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body });
+    this.decodedSends.set(offset, bodies, { size: Math.max(1, item.bytes.length) });
+    return bodies;
   }
 
   /** After installing a snapshot: an empty log that starts where the snapshot's state ends. */
   resetTo(start: number, epochs: ReadonlyArray<{ epoch: number; startOffset: number }>): void {
+    this.decodedSends.clear();
     this.tail = [];
     this.tailBytes = 0;
     this.logStart = start;

@@ -40,9 +40,15 @@ export interface FetchRequest {
   maxWaitMs?: number;
 }
 
-/** A log record with its encoding, made once by the leader and reused for disk and network. */
+/**
+ * A log record as kept and moved: its position, its epoch and its encoding, made once by the
+ * leader and reused for disk and network. The payload is decoded only where it is needed (see
+ * decodeLogEntry), so the records a node keeps in memory hold no decoded messages: retained
+ * message objects and bodies would cost every garbage collection.
+ */
 export interface LogItem {
-  entry: LogEntry;
+  offset: number;
+  epoch: number;
   bytes: Buffer;
 }
 

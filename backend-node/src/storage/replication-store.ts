@@ -57,7 +57,8 @@ export class ReplicationStore {
     const out: LogItem[] = [];
     let bytes = 0;
     for await (const value of this.db.values({ gte: logKey(from), lt: prefixEnd(LOG_PREFIX), limit: maxCount })) {
-      out.push({ entry: decodeLogEntry(value), bytes: value });
+      const { offset, epoch } = decodeLogEntry(value);
+      out.push({ offset, epoch, bytes: value });
       bytes += value.length;
       if (bytes >= maxBytes) break;
     }
@@ -67,7 +68,7 @@ export class ReplicationStore {
   /** One synced batch. Records are persisted before anything is acknowledged on their strength. */
   async write(batch: NodeBatch): Promise<void> {
     const ops = this.db.batch();
-    for (const item of batch.entries ?? []) ops.put(logKey(item.entry.offset), item.bytes);
+    for (const item of batch.entries ?? []) ops.put(logKey(item.offset), item.bytes);
     for (const set of batch.state ?? []) {
       for (const [key, value] of set) {
         if (value === null) ops.del(key);

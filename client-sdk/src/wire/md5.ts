@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
+import { hexDigest } from './digest.ts';
 import type { MessageAttributes } from './types.ts';
 
 /** Hex MD5 of the UTF-8 body, as SQS returns it in MD5OfMessageBody / MD5OfBody. */
 export function md5OfBody(body: string): string {
-  return createHash('md5').update(body, 'utf8').digest('hex');
+  return hexDigest('md5', body);
 }
 
 function lengthPrefixed(bytes: Buffer): Buffer[] {
@@ -32,5 +32,5 @@ export function md5OfMessageAttributes(attributes: MessageAttributes | undefined
       parts.push(Buffer.from([1]), ...lengthPrefixed(Buffer.from(attr.StringValue ?? '', 'utf8')));
     }
   }
-  return createHash('md5').update(Buffer.concat(parts)).digest('hex');
+  return hexDigest('md5', Buffer.concat(parts));
 }

@@ -8,8 +8,8 @@
  * headers trimmed), then compared in constant time. The body is always hashed here, so a body
  * changed after signing fails even when the client sent `x-amz-content-sha256`.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { ConveyorError } from '@conveyor/client-sdk/wire';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ConveyorError, hexDigest } from '@conveyor/client-sdk/wire';
 
 export interface SignedRequest {
   method: string;
@@ -66,7 +66,7 @@ function safeDecode(text: string): string {
 }
 
 function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  return hexDigest('sha256', typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 }
 
 function hmac(key: Uint8Array | string, data: string): Buffer {

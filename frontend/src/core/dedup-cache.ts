@@ -4,8 +4,7 @@
  * replicated dedup window stays the authority; entries here live for less than that window and
  * only for sends that were really enqueued (a duplicate's original may be near its window's end).
  */
-import { createHash } from 'node:crypto';
-import { LIMITS, type QueueConfig } from '@conveyor/client-sdk';
+import { LIMITS, hexDigest, type QueueConfig } from '@conveyor/client-sdk';
 
 export interface DedupAnswer {
   messageId: string;
@@ -33,7 +32,7 @@ export class DedupCache {
   /** The key a FIFO send is deduplicated by, as the backend computes it; undefined for standard queues. */
   static key(queue: string, config: QueueConfig, entry: { body: string; groupId?: string; dedupId?: string }): string | undefined {
     if (!config.fifo) return undefined;
-    const id = entry.dedupId ?? (config.contentBasedDeduplication ? createHash('sha256').update(entry.body, 'utf8').digest('hex') : undefined);
+    const id = entry.dedupId ?? (config.contentBasedDeduplication ? hexDigest('sha256', entry.body) : undefined);
     if (id === undefined) return undefined;
     const scoped = config.deduplicationScope === 'messageGroup' ? `${entry.groupId ?? ''} ${id}` : id;
     return `${queue}\u0000${scoped}`;
