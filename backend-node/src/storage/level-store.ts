@@ -3,6 +3,7 @@ import { Level } from 'level';
 import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix, prefixEnd } from './keys.ts';
+import { decodeMeta } from './meta-encoding.ts';
 import { toWriteSet } from './mutation-encoding.ts';
 import { StorageError, type QueueStore, type StoredQueue } from './queue-store.ts';
 import { ReplicationStore } from './replication-store.ts';
@@ -44,7 +45,7 @@ export class LevelQueueStore implements QueueStore {
         const record = unpack(value) as QueueRecord;
         const metas: MessageMeta[] = [];
         const prefix = metaPrefix(record.queueId);
-        for await (const meta of this.db.values({ gte: prefix, lt: prefixEnd(prefix) })) metas.push(unpack(meta) as MessageMeta);
+        for await (const meta of this.db.values({ gte: prefix, lt: prefixEnd(prefix) })) metas.push(decodeMeta(meta));
         const dedup: Array<[string, DedupEntry]> = [];
         const dprefix = dedupPrefix(record.queueId);
         for await (const [key, entry] of this.db.iterator({ gte: dprefix, lt: prefixEnd(dprefix) })) {

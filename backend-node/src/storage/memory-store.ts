@@ -3,8 +3,9 @@
  * same msgpack encoding, so shared references cannot hide a missing write.
  */
 import { unpack } from 'msgpackr';
-import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
+import type { DedupEntry, MessageBody, QueueRecord, StoreMutation } from '../queue/types.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix } from './keys.ts';
+import { decodeMeta } from './meta-encoding.ts';
 import { toWriteSet } from './mutation-encoding.ts';
 import type { QueueStore, StoredQueue } from './queue-store.ts';
 
@@ -19,7 +20,7 @@ export class MemoryQueueStore implements QueueStore {
   async load(): Promise<StoredQueue[]> {
     return this.sortedEntries('q!').map(([, value]) => {
       const record = unpack(value) as QueueRecord;
-      const metas = this.sortedEntries(metaPrefix(record.queueId)).map(([, v]) => unpack(v) as MessageMeta);
+      const metas = this.sortedEntries(metaPrefix(record.queueId)).map(([, v]) => decodeMeta(v));
       const dprefix = dedupPrefix(record.queueId);
       const dedup = this.sortedEntries(dprefix)
         .map(([k, v]): [string, DedupEntry] => [k.slice(dprefix.length), unpack(v) as DedupEntry])

@@ -1,5 +1,6 @@
 import { pack } from 'msgpackr';
 import type { StoreMutation } from '../queue/types.ts';
+import { encodeMeta } from './meta-encoding.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupKey, metaKey, queueKey } from './keys.ts';
 
 /**
@@ -14,7 +15,7 @@ export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, Buf
       case 'putQueue': set.set(queueKey(m.queue.queueId), pack(m.queue)); break;
       case 'delQueue': set.set(queueKey(m.queueId), null); break;
       case 'putQueueIdFloor': set.set(QUEUE_ID_FLOOR_KEY, pack(m.nextQueueId)); break;
-      case 'putMeta': set.set(metaKey(m.queueId, m.meta.seq), pack(m.meta)); break;
+      case 'putMeta': set.set(metaKey(m.queueId, m.meta.seq), encodeMeta(m.meta)); break;
       case 'delMeta': set.set(metaKey(m.queueId, m.seq), null); break;
       case 'putBody': set.set(bodyKey(m.messageId), pack(m.body)); break;
       case 'delBody': set.set(bodyKey(m.messageId), null); break;

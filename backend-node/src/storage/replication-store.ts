@@ -5,7 +5,7 @@
  */
 import { Packr } from 'msgpackr';
 import type { Level } from 'level';
-import type { MessageMeta } from '../queue/types.ts';
+import { decodeMeta } from './meta-encoding.ts';
 import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
 
@@ -117,7 +117,7 @@ export class ReplicationStore {
         if (key.startsWith(LOG_PREFIX) || key === REPLICATION_KEY) continue;
         yield [key, value];
         if (!key.startsWith(META_PREFIX)) continue;
-        const meta = packr.unpack(value) as MessageMeta;
+        const meta = decodeMeta(value);
         if (meta.logRef === undefined) continue;
         const record = await this.db.get(logKey(meta.logRef), { snapshot });
         if (!record) continue; // trimmed: the body has a key of its own, already sent
