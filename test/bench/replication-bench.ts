@@ -14,7 +14,7 @@ import type { TestCluster } from '../support/cluster.ts';
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '100000' },
-    concurrency: { type: 'string', default: '64' },
+    concurrency: { type: 'string', default: '128' },
     size: { type: 'string', default: '1024' },
     'latency-samples': { type: 'string', default: '2000' },
     nodes: { type: 'string' },
