@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildFrontend } from './http/server.ts';
-import type { TrafficConfig } from './http/traffic-guard.ts';
+import { TRAFFIC_DEFAULTS, type TrafficConfig } from './http/traffic-guard.ts';
 import { FrontendMetrics } from './observability/metrics.ts';
 import { loadAccessKeys, type AccessKeys } from './auth/access-keys.ts';
 import { MetadataClient } from './upstream/metadata-client.ts';
@@ -103,7 +103,9 @@ if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(lev
 
 const logger = pino({ base: { service: 'frontend' }, level });
 const metrics = new FrontendMetrics();
-const router = new Router(new MetadataClient(values.metadata ?? env.CONVEYOR_METADATA_URL ?? 'http://127.0.0.1:9350', 5_000, metrics), metrics);
+// Every long poll the frontend admits can park at a leader on a connection of its own (0: no bound).
+const maxLongPolls = traffic.maxLongPolls ?? TRAFFIC_DEFAULTS.maxLongPolls;
+const router = new Router(new MetadataClient(values.metadata ?? env.CONVEYOR_METADATA_URL ?? 'http://127.0.0.1:9350', 5_000, metrics), metrics, { longPollConnections: maxLongPolls > 0 ? maxLongPolls : 100_000 });
 let app;
 try {
   app = buildFrontend({ router, publicUrl, account, keys, region, tls, metrics, traffic, logger: logger.child({ component: 'http' }) });

@@ -71,12 +71,34 @@ function frontendCpu(before: { user: number; system: number } | undefined, messa
   return { text: `; frontend CPU ${msPer1000} ms per 1,000 messages (user ${per1000(user)}, system ${per1000(system)})`, msPer1000 };
 }
 
+/** Every local process's CPU seconds (user + system) now, by name: this client, the frontend, the nodes. */
+function everyCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  const own = process.cpuUsage();
+  out.set('client', (own.user + own.system) / 1e6);
+  for (const [name, pid] of processes) {
+    const cpu = cpuSeconds(pid);
+    if (cpu) out.set(name, cpu.user + cpu.system);
+  }
+  return out;
+}
+
+/** Where the CPU of a phase went, in ms per 1,000 messages: the whole machine's budget at a glance. */
+function cpuSplit(before: Map<string, number>, messages: number): string {
+  if (messages === 0 || processes.length === 0) return '';
+  const after = everyCpu();
+  const parts = [...after].map(([name, seconds]) => `${name} ${(((seconds - (before.get(name) ?? seconds)) * 1e6) / messages).toFixed(1)}`);
+  return `  CPU ms per 1,000 messages: ${parts.join(', ')}`;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 let stack: TestStack | undefined;
 let endpoint: string;
+/** Local server processes to account CPU to (none when driving --endpoint). */
+let processes: Array<[string, number]> = [];
 if (values.endpoint) endpoint = values.endpoint;
 else {
   const { startStack } = await import('../support/stack.ts');
@@ -84,6 +106,9 @@ else {
   const prof = values['frontend-cpu-prof'];
   stack = await startStack(prof ? { frontend: { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } } : {});
   endpoint = stack.endpoint;
+  const cluster = stack.clusters[0]!;
+  const leader = await cluster.waitForLeader();
+  processes = [['frontend', stack.frontend.pid], ...cluster.nodes.map((n): [string, number] => [n.id === leader.id ? `leader ${n.id}` : `follower ${n.id}`, n.pid])];
 }
 
 // Keep-alive with a socket per loop (and some spare): the SDK's default agent would otherwise
@@ -115,6 +140,7 @@ interface Phase {
 async function timed(label: string, count: () => number, worker: (latencies: number[], finished: () => void) => Promise<void>): Promise<Phase> {
   const latencies: number[] = [];
   const cpuBefore = cpuSeconds(stack?.frontend.pid);
+  const everyBefore = everyCpu();
   const start = process.hrtime.bigint();
   let end: bigint | undefined;
   const finished = (): void => {
@@ -128,6 +154,8 @@ async function timed(label: string, count: () => number, worker: (latencies: num
   const cpu = frontendCpu(cpuBefore, done);
   const phase = { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), frontendCpuMs: cpu.msPer1000 };
   console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s; ${latencies.length} requests, latency p50 ${phase.p50.toFixed(2)} ms, p99 ${phase.p99.toFixed(2)} ms${cpu.text}`);
+  const split = cpuSplit(everyBefore, done);
+  if (split) console.log(split);
   return phase;
 }
 

@@ -32,3 +32,29 @@ t.test('two frontends serve the native API over one cluster', async (t) => {
   t.equal((await one.call('GetQueue', { queue: 'native' })).counts.visible, 91, 'the count went down');
   await t.rejects(one.call('SendMessageBatch', { queue: 'native', entries: Array.from({ length: 11 }, (_, i) => ({ id: `e${i}`, body: 'x' })) }), { code: 'TooManyEntriesInBatchRequest' }, 'without maxEntries the SQS limit of 10 holds');
 });
+
+t.test('parked long polls never hold up other requests to the same cluster', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  // More parked long polls than a frontend keeps connections for ordinary requests.
+  const polls = 150;
+  const pollers = new NativeClient({ nodes: [stack.frontend.url], deadlineMs: 30_000, requestTimeoutMs: 30_000, connections: polls + 10, credentials: TEST_CREDENTIALS });
+  const sender = new NativeClient({ nodes: [stack.frontend.url], deadlineMs: 10_000, credentials: TEST_CREDENTIALS });
+  t.teardown(() => Promise.all([pollers.close(), sender.close()]));
+  await sender.call('CreateQueue', { queue: 'parked' });
+  await sender.call('CreateQueue', { queue: 'busy' });
+
+  const parked = Array.from({ length: polls }, () => pollers.call('ReceiveMessage', { queue: 'parked', maxMessages: 1, waitTimeSeconds: 4 }));
+  // Until every long poll has reached the leader, a send could still get ahead of some of them.
+  await stack.clusters[0]!.waitFor(async () => {
+    const metrics = await (await fetch(`${stack.frontend.url}/metrics`)).text();
+    const line = metrics.split('\n').find((l) => l.startsWith('conveyor_frontend_in_flight{kind="long_polls"}'));
+    return line !== undefined && Number(line.split(' ').at(-1)) >= polls;
+  }, 10_000, `${polls} long polls parked at the frontend`);
+  const started = Date.now();
+  await sender.call('SendMessageBatch', { queue: 'busy', entries: [{ id: 'a', body: 'not stuck behind long polls' }] });
+  const elapsed = Date.now() - started;
+  t.ok(elapsed < 2_000, `a send to the same cluster is answered while ${polls} long polls are parked (took ${elapsed} ms)`);
+  const results = await Promise.all(parked);
+  t.equal(results.filter((r) => r.messages.length === 0).length, polls, 'the long polls end empty when their wait is over');
+});

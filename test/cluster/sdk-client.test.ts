@@ -66,6 +66,21 @@ t.test('the SDK against a local stack', async (t) => {
     t.equal((await conveyor.queue('closing').getAttributes()).counts.visible, 500, 'and all 500 are in the queue');
   });
 
+  t.test('long polls do not take the connections sends need', async (t) => {
+    // Two connections for ordinary calls, and more long polls than that parked at once.
+    const narrow = new Conveyor({ endpoint: stack.endpoint, credentials: TEST_CREDENTIALS, connectionsPerEndpoint: 2 });
+    t.teardown(() => narrow.close());
+    const idle = await narrow.createQueue('idle-long-polls');
+    const busy = await narrow.createQueue('busy-next-to-long-polls');
+    const parked = Array.from({ length: 6 }, () => idle.receive({ max: 1, waitSeconds: 3 }));
+    // The long polls were asked for first: a send that queued behind them for a connection would wait out their 3 s.
+    const started = Date.now();
+    await busy.send({ body: 'straight through' });
+    const elapsed = Date.now() - started;
+    t.ok(elapsed < 1_500, `a send is answered while 6 long polls are parked on a 2-connection client (${elapsed} ms)`);
+    t.same((await Promise.all(parked)).map((m) => m.length), [0, 0, 0, 0, 0, 0], 'the long polls end empty');
+  });
+
   t.test('administration with typed attributes', async (t) => {
     const dlq = await conveyor.createQueue('admin-dlq');
     const dlqArn = (await dlq.getAttributes()).arn;

@@ -47,8 +47,13 @@ const ENDPOINT_FAULTS = new Set(['RequestTimeout', 'InternalFailure']);
 interface Endpoint {
   url: string;
   pool: Pool;
+  /** Long polls get connections of their own, so sends never wait for one behind parked receives. */
+  longPolls: Pool;
   breaker: CircuitBreaker;
 }
+
+const isLongPoll = (action: NativeAction, body: unknown): boolean =>
+  action === 'ReceiveMessage' && (((body as { waitTimeSeconds?: unknown }).waitTimeSeconds ?? 0) as number) > 0;
 
 /** Signed msgpack calls to the native API, with retries, failover and a breaker per endpoint. */
 export class HttpTransport {
@@ -63,6 +68,8 @@ export class HttpTransport {
     this.#endpoints = options.endpoints.map((url) => ({
       url,
       pool: new Pool(url, { connections: options.connectionsPerEndpoint, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 }),
+      // As many as there are long polls at once: a consumer's pollers are bounded, and each parks on one.
+      longPolls: new Pool(url, { connections: null, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 }),
       breaker: new CircuitBreaker(options.breaker, options.timers.now, (state) => options.onBreakerChange?.(url, state)),
     }));
     this.#signer = options.credentials ? new RequestSigner({ credentials: options.credentials, region: options.region }) : undefined;
@@ -86,7 +93,8 @@ export class HttpTransport {
       let error: unknown;
       try {
         const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs + (options.extraTimeoutMs ?? 0), deadline - timers.now()));
-        const result = await this.#once<A>(endpoint, action, payload, timeoutMs, options.signal, options.meta);
+        const pool = isLongPoll(action, body) ? endpoint.longPolls : endpoint.pool;
+        const result = await this.#once<A>(endpoint, pool, action, payload, timeoutMs, options.signal, options.meta);
         endpoint.breaker.recordSuccess();
         return result;
       } catch (caught) {
@@ -113,7 +121,7 @@ export class HttpTransport {
   /** Stops the pools; calls in progress fail with ClientClosed. */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#endpoints.map((e) => e.pool.close()));
+    await Promise.all(this.#endpoints.flatMap((e) => [e.pool.close(), e.longPolls.close()]));
   }
 
   #pick(): Endpoint | undefined {
@@ -141,11 +149,11 @@ export class HttpTransport {
     return signed;
   }
 
-  async #once<A extends NativeAction>(endpoint: Endpoint, action: A, payload: { bytes: Buffer; gzipped: boolean }, timeoutMs: number, signal: AbortSignal | undefined, meta: { requestId?: string } | undefined): Promise<NativeActions[A]['response']> {
+  async #once<A extends NativeAction>(endpoint: Endpoint, pool: Pool, action: A, payload: { bytes: Buffer; gzipped: boolean }, timeoutMs: number, signal: AbortSignal | undefined, meta: { requestId?: string } | undefined): Promise<NativeActions[A]['response']> {
     const path = `/native/${action}`;
     let res;
     try {
-      res = await endpoint.pool.request({
+      res = await pool.request({
         path,
         method: 'POST',
         headers: await this.#headers(`${endpoint.url}${path}`, payload),

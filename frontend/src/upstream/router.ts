@@ -1,7 +1,9 @@
 /**
  * Routes queue operations to the backend cluster that holds the queue, through its leader:
  * queue → cluster from the metadata cache, cluster → nodes (leader first) from the cluster view,
- * one keep-alive NativeClient per cluster (which follows NotLeader and refused connections).
+ * keep-alive NativeClients per cluster (which follow NotLeader and refused connections): one for
+ * long polls and one for everything else, so requests never queue for a connection behind long
+ * polls parked at the leader.
  * During a move, sends go to the new cluster (FIFO: not until the move ends), receives try the
  * old one first, and receipt handles say which cluster issued them.
  */
@@ -12,20 +14,46 @@ import type { UpstreamMetrics } from './upstream-metrics.ts';
 /** How long one request may spend re-routing (moves, failovers) before it gives up. */
 const ROUTE_DEADLINE_MS = 15_000;
 
+export interface RouterOptions {
+  /**
+   * Connections per cluster for requests other than long polls (default 128). Many in flight
+   * make the leader's group commits large, which is what makes them cheap.
+   */
+  connections?: number;
+  /** Connections per cluster for long polls, each parked on one (default 20,000, the frontend's default bound on parked long polls). */
+  longPollConnections?: number;
+}
+
+interface ClusterClients {
+  key: string;
+  requests: NativeClient;
+  longPolls: NativeClient;
+}
+
+const isLongPoll = (action: NativeAction, body: unknown): boolean =>
+  action === 'ReceiveMessage' && ((body as { waitTimeSeconds?: unknown }).waitTimeSeconds ?? 0) as number > 0;
+
 export class Router {
-  private readonly clients = new Map<string, { key: string; client: NativeClient }>();
+  private readonly clients = new Map<string, ClusterClients>();
 
-  constructor(readonly metadata: MetadataClient, private readonly metrics?: UpstreamMetrics) {}
+  constructor(readonly metadata: MetadataClient, private readonly metrics?: UpstreamMetrics, private readonly options: RouterOptions = {}) {}
 
-  async client(clusterId: string, refresh = false): Promise<NativeClient> {
+  /** The cluster's client for long polls (`longPoll`) or for everything else. */
+  async client(clusterId: string, refresh = false, longPoll = false): Promise<NativeClient> {
     const nodes = await this.metadata.cluster(clusterId, refresh);
     const key = nodes.addresses.join(',');
-    const cached = this.clients.get(clusterId);
-    if (cached && cached.key === key) return cached.client;
-    void cached?.client.close();
-    const client = new NativeClient({ nodes: nodes.addresses, deadlineMs: 10_000, requestTimeoutMs: 25_000, connections: 64 });
-    this.clients.set(clusterId, { key, client });
-    return client;
+    let clients = this.clients.get(clusterId);
+    if (!clients || clients.key !== key) {
+      if (clients) void Promise.all([clients.requests.close(), clients.longPolls.close()]);
+      const common = { nodes: nodes.addresses, deadlineMs: 10_000, requestTimeoutMs: 25_000 };
+      clients = {
+        key,
+        requests: new NativeClient({ ...common, connections: this.options.connections ?? 128 }),
+        longPolls: new NativeClient({ ...common, connections: this.options.longPollConnections ?? 20_000 }),
+      };
+      this.clients.set(clusterId, clients);
+    }
+    return longPoll ? clients.longPolls : clients.requests;
   }
 
   /** Runs `fn` against the queue's current route, refreshing it after routing failures, to a deadline. */
@@ -63,7 +91,7 @@ export class Router {
   async call<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
     const started = performance.now();
     try {
-      const response = await (await this.client(clusterId)).call(action, body, signal);
+      const response = await (await this.client(clusterId, false, isLongPoll(action, body))).call(action, body, signal);
       this.metrics?.backendCall(action, (performance.now() - started) / 1000, true);
       this.countMessages(action, body, response);
       return response;
@@ -83,7 +111,7 @@ export class Router {
   }
 
   async close(): Promise<void> {
-    for (const { client } of this.clients.values()) await client.close();
+    for (const { requests, longPolls } of this.clients.values()) await Promise.all([requests.close(), longPolls.close()]);
   }
 }
 
