@@ -24,7 +24,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '50000' },
-    concurrency: { type: 'string', default: '32' },
+    concurrency: { type: 'string', default: '64' },
     size: { type: 'string', default: '1024' },
     endpoint: { type: 'string' },
     region: { type: 'string', default: 'us-east-1' },
