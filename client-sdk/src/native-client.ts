@@ -5,7 +5,7 @@
  */
 import { Agent } from 'undici';
 import { RequestSigner, type Credentials } from './auth/sigv4.ts';
-import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from './wire/index.ts';
+import { ConveyorError, decodeNative, encodeNativeInternal, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from './wire/index.ts';
 
 export interface NativeClientOptions {
   /** Base URLs of every node of the cluster. */
@@ -110,7 +110,7 @@ export class NativeClient {
       this.targets.set(url, node);
     }
     const path = `${node.pathPrefix}/native/${action}`;
-    const bytes = encodeNative(body);
+    const bytes = encodeNativeInternal(body);
     const res = await post(this.agent, node.origin, path, await this.headersFor(`${node.origin}${path}`, bytes), bytes, timeoutMs, signal);
     const answer = res.body;
     if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(answer);

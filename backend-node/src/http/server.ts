@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, type NativeError } from '@conveyor/client-sdk/wire';
+import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, encodeNativeInternal, type NativeError } from '@conveyor/client-sdk/wire';
 import type { ReplicaNode } from '../node/replica-node.ts';
 import type { FetchRequest } from '../replication/types.ts';
 import { encodeSnapshotItem } from '../storage/replication-store.ts';
@@ -80,12 +80,12 @@ export function buildServer(node: ReplicaNode, options: ServerOptions): FastifyI
       });
     }
     const result = await dispatchNative(action, node.engine(), request.body, signal);
-    return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(result));
+    return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNativeInternal(result));
   });
 
   app.post('/replication/fetch', async (request, reply) => {
     const response = await node.handleFetch(checkFetchRequest(request.body));
-    return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNative(response));
+    return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encodeNativeInternal(response));
   });
 
   app.get('/replication/snapshot', async (_request, reply) => {

@@ -10,8 +10,10 @@ import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts'
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+/** Log records use msgpackr's records (self-contained per record, faster for lists of messages); packr reads both. */
+const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
 
-export const encodeLogEntry = (entry: LogEntry): Buffer => packr.pack(entry);
+export const encodeLogEntry = (entry: LogEntry): Buffer => recordsPackr.pack(entry);
 export const decodeLogEntry = (bytes: Uint8Array): LogEntry => packr.unpack(bytes) as LogEntry;
 
 export interface ReplicationCheckpoint {

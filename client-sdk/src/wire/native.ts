@@ -12,8 +12,19 @@ export const NATIVE_PATH_PREFIX = '/native/';
 
 // One codec for every hop; binary attribute values travel as raw bytes.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+/** Plain msgpack: what the public native API speaks, so any msgpack library can read it. */
 export const encodeNative = (value: unknown): Buffer => packr.pack(value);
+/** Reads plain msgpack and msgpackr's records alike. */
 export const decodeNative = <T>(bytes: Uint8Array): T => packr.unpack(bytes) as T;
+
+const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
+/**
+ * msgpack with msgpackr's record extension: objects of one shape are written as one structure
+ * per message and then rows of values, which encodes lists of messages about a quarter faster.
+ * Each message is self-contained, and decodeNative reads it; only msgpackr does, so it is for
+ * the hops between Conveyor's own processes (backend answers, requests to backends, log records).
+ */
+export const encodeNativeInternal = (value: unknown): Buffer => recordsPackr.pack(value);
 
 export interface NativeError {
   error: { code: ErrorCode; message: string; context?: ErrorContext };
