@@ -20,12 +20,18 @@ interface Entry {
 }
 
 /**
- * Every entry lives for the same time, so a Map in insertion order is also in expiry order: the
- * oldest entries, at the front, expire (and are evicted at the size bound) first. A remembered
- * answer moves to the back. Cheaper per send than an LRU with per-entry timers.
+ * Every entry lives for the same time, so the order of remembering is also the order of expiry:
+ * the oldest entries expire (and are evicted at the size bound) first. A Map finds entries; an
+ * array of (key, entry) in remembering order finds the oldest. (Taking the oldest from the Map's
+ * own iterator would cost a walk over every slot deleted before it: tens of µs per send once the
+ * cache is full.) A key remembered again gets a new entry at the back, and its old place in the
+ * array, which no longer matches the Map, is skipped. Cheaper per send than an LRU with timers.
  */
 export class DedupCache {
   private readonly entries = new Map<string, Entry>();
+  private orderKeys: string[] = [];
+  private orderEntries: Entry[] = [];
+  private head = 0;
 
   constructor(private readonly maxEntries = 100_000, private readonly now: () => number = Date.now) {}
 
@@ -52,13 +58,38 @@ export class DedupCache {
   remember(key: string | undefined, answer: DedupAnswer): void {
     if (key === undefined) return;
     const now = this.now();
-    this.entries.delete(key);
-    this.entries.set(key, { answer, expiresAt: now + TTL_MS });
-    // Expired entries leave from the front; the size bound evicts the oldest.
-    for (const [oldest, entry] of this.entries) {
-      if (entry.expiresAt > now && this.entries.size <= this.maxEntries) break;
-      this.entries.delete(oldest);
+    const entry: Entry = { answer, expiresAt: now + TTL_MS };
+    this.entries.set(key, entry);
+    this.orderKeys.push(key);
+    this.orderEntries.push(entry);
+    // Expired entries leave from the front; the size bound evicts the oldest. Bounded: each pass advances the head.
+    while (this.head < this.orderKeys.length) {
+      const oldest = this.orderKeys[this.head]!;
+      const current = this.entries.get(oldest);
+      if (current !== undefined && current === this.orderEntries[this.head]) {
+        if (current.expiresAt > now && this.entries.size <= this.maxEntries) break;
+        this.entries.delete(oldest);
+      }
+      this.head += 1;
     }
+    const live = this.orderKeys.length - this.head;
+    if (this.head > 1024 && this.head * 2 > this.orderKeys.length) this.compact(false);
+    else if (live > 2 * this.entries.size + 1024) this.compact(true);
+  }
+
+  /** Drops the array's front (and, with `stale`, the places of keys remembered again since). */
+  private compact(stale: boolean): void {
+    const keys: string[] = [];
+    const entries: Entry[] = [];
+    for (let i = this.head; i < this.orderKeys.length; i++) {
+      const key = this.orderKeys[i]!;
+      if (stale && this.entries.get(key) !== this.orderEntries[i]) continue;
+      keys.push(key);
+      entries.push(this.orderEntries[i]!);
+    }
+    this.orderKeys = keys;
+    this.orderEntries = entries;
+    this.head = 0;
   }
 
   get size(): number {
@@ -69,5 +100,6 @@ export class DedupCache {
   forgetQueue(queue: string): void {
     const prefix = `${queue}\u0000`;
     for (const key of this.entries.keys()) if (key.startsWith(prefix)) this.entries.delete(key);
+    this.compact(true);
   }
 }
