@@ -12,6 +12,7 @@
  * flight: a group with a message in flight is locked, and only unlocked groups are offered.
  */
 import { MinHeap } from './min-heap.ts';
+import { OrderedSet } from './ordered-set.ts';
 import type { MessageMeta, QueueRecord } from './types.ts';
 
 export type MessageStatus = 'ready' | 'inflight' | 'delayed';
@@ -36,7 +37,8 @@ export class QueueState {
   /** FIFO deduplication window by key; Map order is expiry order. */
   readonly dedup = new Map<string, { messageId: string; sequenceNumber?: string; expiresAt: number }>();
 
-  private readonly ready = new Set<number>();
+  /** Visible messages, oldest first (receives take from the front). */
+  private readonly ready = new OrderedSet();
   private readonly inflight = new Set<number>();
   private readonly delayed = new Set<number>();
   private readonly deadlines = new MinHeap();
@@ -174,12 +176,13 @@ export class QueueState {
     const deliver: number[] = [];
     const move: number[] = [];
     let scanned = 0;
-    for (const seq of this.ready) {
-      if (deliver.length >= max || scanned++ >= RECEIVE_SCAN_LIMIT) break;
+    this.ready.forEachOldest((seq) => {
+      if (deliver.length >= max || scanned++ >= RECEIVE_SCAN_LIMIT) return false;
       const verdict = classify(this.messages.get(seq)!);
       if (verdict === 'deliver') deliver.push(seq);
       else if (verdict === 'move') move.push(seq);
-    }
+      return true;
+    });
     return { deliver, move };
   }
 
