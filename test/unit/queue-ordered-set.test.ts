@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { OrderedSet } from '../../backend-node/src/queue/ordered-set.ts';
 
 /** The first `n` members of `set`, oldest first. */
-function firstOf(set: OrderedSet, n: number): number[] {
+function firstOf(set: OrderedSet<number>, n: number): number[] {
   const out: number[] = [];
   set.forEachOldest((v) => {
     if (out.length >= n) return false;
@@ -23,7 +23,7 @@ t.test('property: members come out in the order a JS Set keeps them', async (t) 
   );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 3_000 }), (ops) => {
-      const set = new OrderedSet();
+      const set = new OrderedSet<number>();
       const model = new Set<number>();
       ops.forEach((o, i) => {
         if (o.kind === 'add') {
@@ -45,7 +45,7 @@ t.test('property: members come out in the order a JS Set keeps them', async (t) 
 });
 
 t.test('a queue drained from the front while it fills at the back stays in order', async (t) => {
-  const set = new OrderedSet();
+  const set = new OrderedSet<number>();
   let next = 0;
   for (; next < 5_000; next++) set.add(next);
   const taken: number[] = [];

@@ -1,15 +1,15 @@
 /**
- * A set of numbers that yields its members oldest first, cheaply even when members leave from
+ * A set that yields its members oldest first, cheaply even when members leave from
  * the front all the time (a queue's ready messages: received from the front, sent to the back).
  * A JS Set does yield in insertion order, but its iterator walks every slot deleted before the
  * first live member until the table is rebuilt: with a backlog of 100,000 that cost ~20 µs per
  * receive. Here an array holds members in insertion order and a Map says which array slot is a
  * member's live one; slots of members that left are skipped once and then dropped.
  */
-export class OrderedSet {
+export class OrderedSet<T> {
   /** Member → index of its live slot in `order`. */
-  private readonly slots = new Map<number, number>();
-  private order: number[] = [];
+  private readonly slots = new Map<T, number>();
+  private order: T[] = [];
   /** Slots before this index are all dead. */
   private head = 0;
 
@@ -17,18 +17,18 @@ export class OrderedSet {
     return this.slots.size;
   }
 
-  has(value: number): boolean {
+  has(value: T): boolean {
     return this.slots.has(value);
   }
 
   /** Adds at the back; a member already in keeps its place (as Set.add does). */
-  add(value: number): void {
+  add(value: T): void {
     if (this.slots.has(value)) return;
     this.slots.set(value, this.order.length);
     this.order.push(value);
   }
 
-  delete(value: number): boolean {
+  delete(value: T): boolean {
     if (!this.slots.delete(value)) return false;
     if (this.slots.size === 0) {
       this.order = [];
@@ -43,7 +43,7 @@ export class OrderedSet {
    * Calls `visit` with members oldest first until it returns false or every member was visited.
    * `visit` must not add or delete members.
    */
-  forEachOldest(visit: (value: number) => boolean): void {
+  forEachOldest(visit: (value: T) => boolean): void {
     let i = this.head;
     // Dead slots at the front are skipped for good.
     while (i < this.order.length && this.slots.get(this.order[i]!) !== i) i++;
@@ -56,7 +56,7 @@ export class OrderedSet {
   }
 
   private compact(): void {
-    const order: number[] = [];
+    const order: T[] = [];
     for (let i = this.head; i < this.order.length; i++) {
       const value = this.order[i]!;
       if (this.slots.get(value) !== i) continue;

@@ -38,12 +38,13 @@ export class QueueState {
   readonly dedup = new Map<string, { messageId: string; sequenceNumber?: string; expiresAt: number }>();
 
   /** Visible messages, oldest first (receives take from the front). */
-  private readonly ready = new OrderedSet();
+  private readonly ready = new OrderedSet<number>();
   private readonly inflight = new Set<number>();
   private readonly delayed = new Set<number>();
   private readonly deadlines = new MinHeap();
   private readonly groups = new Map<string, GroupState>();
-  private readonly availableGroups = new Set<string>();
+  /** Groups with nothing in flight, in the order they became so (a receive offers the longest-waiting first). */
+  private readonly availableGroups = new OrderedSet<string>();
 
   constructor(record: QueueRecord) {
     this.record = record;
@@ -192,8 +193,8 @@ export class QueueState {
     const deliver: number[] = [];
     const move: number[] = [];
     let scanned = 0;
-    for (const groupId of this.availableGroups) {
-      if (deliver.length >= max || scanned >= RECEIVE_SCAN_LIMIT) break;
+    this.availableGroups.forEachOldest((groupId) => {
+      if (deliver.length >= max || scanned >= RECEIVE_SCAN_LIMIT) return false;
       const group = this.groups.get(groupId)!;
       for (let i = group.head; i < group.seqs.length && deliver.length < max; i++) {
         scanned += 1;
@@ -205,7 +206,8 @@ export class QueueState {
         if (verdict === 'deliver') deliver.push(seq);
         else if (verdict === 'move') move.push(seq);
       }
-    }
+      return true;
+    });
     return { deliver, move };
   }
 
