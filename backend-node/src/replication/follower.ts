@@ -158,7 +158,7 @@ export class Follower {
     for (const { entry: e } of received) if (e.epoch > leaderEpoch) throw new Error(`record ${e.offset} is from epoch ${e.epoch}, newer than the leader's ${leaderEpoch}`);
     const entries: LogItem[] = received.map(({ entry, bytes }) => ({ offset: entry.offset, epoch: entry.epoch, bytes }));
     this.replicaLog.appendFromLeader(entries);
-    // Bounded: a leader that stops committing cannot make this hold more than a few fetches' records.
+    // Bounded: should the high watermark stall, past 20,000 records they are let go (and decoded again when applied).
     if (this.pendingApply.size > 20_000) this.pendingApply.clear();
     for (const { entry } of received) this.pendingApply.set(entry.offset, entry);
     // Apply what the leader says is committed and this node has (or is about to have) on disk.
