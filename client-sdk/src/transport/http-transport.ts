@@ -11,7 +11,7 @@ import { RequestSigner, type Credentials } from '../auth/sigv4.ts';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from '../resilience/circuit-breaker.ts';
 import { isRetryable, nextRetryDelayMs, type RetryOptions } from '../resilience/backoff.ts';
 import { sleep, type Timers } from '../timers.ts';
-import { ConveyorError, decodeNative, encodeNative, isErrorCode, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
+import { ConveyorError, decodeNative, encodeNative, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -51,9 +51,6 @@ interface Endpoint {
   longPolls: Pool;
   breaker: CircuitBreaker;
 }
-
-const isLongPoll = (action: NativeAction, body: unknown): boolean =>
-  action === 'ReceiveMessage' && (((body as { waitTimeSeconds?: unknown }).waitTimeSeconds ?? 0) as number) > 0;
 
 /** Signed msgpack calls to the native API, with retries, failover and a breaker per endpoint. */
 export class HttpTransport {

@@ -120,6 +120,13 @@ export interface NativeActions {
 }
 
 export type NativeAction = keyof NativeActions;
+
+/** A receive that waits for messages: it holds its connection while it waits, so callers give long polls connections of their own. */
+export function isLongPoll(action: NativeAction, body: unknown): boolean {
+  if (action !== 'ReceiveMessage') return false;
+  const wait = (body as { waitTimeSeconds?: unknown } | undefined)?.waitTimeSeconds;
+  return typeof wait === 'number' && wait > 0;
+}
 export const NATIVE_ACTIONS: readonly NativeAction[] = Object.freeze([
   'CreateQueue', 'DeleteQueue', 'SetQueueAttributes', 'GetQueue', 'ListQueues', 'SendMessageBatch',
   'ReceiveMessage', 'DeleteMessageBatch', 'ChangeMessageVisibilityBatch', 'PurgeQueue', 'SealQueue',

@@ -7,7 +7,7 @@
  * During a move, sends go to the new cluster (FIFO: not until the move ends), receives try the
  * old one first, and receipt handles say which cluster issued them.
  */
-import { ConveyorError, NativeClient, isConveyorError, type NativeAction, type NativeActions } from '@conveyor/client-sdk';
+import { ConveyorError, NativeClient, isConveyorError, isLongPoll, type NativeAction, type NativeActions } from '@conveyor/client-sdk';
 import type { MetadataClient, QueueRoute } from './metadata-client.ts';
 import type { UpstreamMetrics } from './upstream-metrics.ts';
 
@@ -29,9 +29,6 @@ interface ClusterClients {
   requests: NativeClient;
   longPolls: NativeClient;
 }
-
-const isLongPoll = (action: NativeAction, body: unknown): boolean =>
-  action === 'ReceiveMessage' && ((body as { waitTimeSeconds?: unknown }).waitTimeSeconds ?? 0) as number > 0;
 
 export class Router {
   private readonly clients = new Map<string, ClusterClients>();
