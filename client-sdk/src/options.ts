@@ -7,7 +7,7 @@ import { DEFAULT_RETRY, type RetryOptions } from './resilience/backoff.ts';
 import { DEFAULT_BREAKER, type BreakerOptions, type BreakerState } from './resilience/circuit-breaker.ts';
 import type { BatcherOptions } from './batching/batcher.ts';
 import { REAL_TIMERS, type Timers } from './timers.ts';
-import { ConveyorError, LIMITS } from './wire/index.ts';
+import { ConveyorError, LIMITS, MAX_NATIVE_BATCH } from './wire/index.ts';
 
 /** Batching of one kind of request (sends, deletes or visibility changes). */
 export interface BatchingOptions {
@@ -63,8 +63,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   ackBatching: Object.freeze({ maxEntries: 1_000, maxBytes: LIMITS.maxBatchBytes, lingerMs: 2, idleLingerMs: 0, maxInFlight: 4 }),
 });
 
-/** The native API's largest batch. */
-export const MAX_NATIVE_BATCH = 1_000;
+export { MAX_NATIVE_BATCH };
 
 /** Options after defaults and validation. */
 export interface ResolvedOptions {

@@ -12,14 +12,13 @@ import {
   ConveyorError,
   LIMITS,
   checkBatchEntries,
-  checkBatchSize,
+  checkSendBatch,
   checkQueueId,
   checkReceiveRequestAttemptId,
   checkWaitTimeSeconds,
   defaultQueueConfig,
   isFifoName,
   parseQueueAttributes,
-  type MessageAttributes,
   type QueueConfig,
   type ReceivedSystemAttributes,
   type NativeReceivedMessage,
@@ -103,19 +102,6 @@ export interface BatchResult<S> {
 
 function failedEntry(id: string, error: ConveyorError): BatchResult<object>['failed'][number] {
   return { id, code: error.code, message: error.message, senderFault: error.info.senderFault };
-}
-
-/** Bytes message attributes add to a batch payload (name, type and value), counted without validating them. */
-function attributeBytes(attributes: MessageAttributes | undefined): number {
-  if (typeof attributes !== 'object' || attributes === null) return 0;
-  let bytes = 0;
-  for (const [name, value] of Object.entries(attributes)) {
-    bytes += Buffer.byteLength(name, 'utf8');
-    if (typeof value?.DataType === 'string') bytes += Buffer.byteLength(value.DataType, 'utf8');
-    if (value?.BinaryValue instanceof Uint8Array) bytes += value.BinaryValue.length;
-    else if (typeof value?.StringValue === 'string') bytes += Buffer.byteLength(value.StringValue, 'utf8');
-  }
-  return bytes;
 }
 
 function systemAttributesOf(meta: MessageMeta): ReceivedSystemAttributes {
@@ -301,11 +287,7 @@ export class QueueEngine {
 
   /** SendMessageBatch: batch-level rules fail the call; entry-level ones fail just the entry. */
   async sendMessageBatch(queue: string, entries: ReadonlyArray<SendInput & { id: string }>, maxEntries: number = LIMITS.maxBatchEntries): Promise<BatchResult<Extract<SendOutcome, { ok: true }>>> {
-    checkBatchEntries(entries.map((e) => ({ Id: e.id })), 'SendMessageBatchRequestEntry', maxEntries);
-    let total = 0;
-    for (const e of entries) total += typeof e.body === 'string' ? Buffer.byteLength(e.body, 'utf8') : 0;
-    for (const e of entries) total += attributeBytes(e.attributes); // attributes count toward the payload, as for one message
-    checkBatchSize(total, maxEntries === LIMITS.maxBatchEntries ? LIMITS.maxBatchBytes : maxEntries * LIMITS.maxMessageBytes);
+    checkSendBatch(entries, maxEntries);
     const outcomes = await this.send(queue, entries);
     const result: BatchResult<Extract<SendOutcome, { ok: true }>> = { successful: [], failed: [] };
     outcomes.forEach((o, i) => {

@@ -2,7 +2,7 @@
  * The native API's actions, dispatched to the engine. Request shapes are checked here (strings,
  * arrays, objects) so nothing malformed reaches the engine; the engine checks SQS's rules.
  */
-import { ConveyorError, LIMITS, formatQueueConfig, type NativeAction, type NativeActions } from '@conveyor/client-sdk/wire';
+import { ConveyorError, LIMITS, MAX_NATIVE_BATCH, formatQueueConfig, type NativeAction, type NativeActions } from '@conveyor/client-sdk/wire';
 import type { QueueEngine } from '../engine/engine.ts';
 
 type Handler<A extends NativeAction> = (engine: QueueEngine, req: NativeActions[A]['request'], signal: AbortSignal | undefined) => Promise<NativeActions[A]['response']>;
@@ -29,9 +29,7 @@ function optionalNumber(value: unknown, name: string): number | undefined {
   return value;
 }
 
-/** Native batches may be larger than SQS's 10 when the SDK asks, up to this bound. */
-const MAX_NATIVE_BATCH = 1_000;
-
+/** Native batches may be larger than SQS's 10 when the SDK asks, up to MAX_NATIVE_BATCH. */
 function maxEntries(value: unknown): number {
   const n = optionalNumber(value, 'maxEntries') ?? LIMITS.maxBatchEntries;
   if (!Number.isInteger(n) || n < 1 || n > MAX_NATIVE_BATCH) throw new ConveyorError('InvalidParameterValue', `maxEntries must be between 1 and ${MAX_NATIVE_BATCH}.`, { parameter: 'maxEntries' });

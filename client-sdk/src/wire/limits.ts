@@ -22,6 +22,9 @@ export const LIMITS = Object.freeze({
   maxQueueNameLength: 80,
 });
 
+/** The native API's largest batch (entries of a batch call, messages of a receive); SQS's protocols keep 10. */
+export const MAX_NATIVE_BATCH = 1_000;
+
 /** Queue attribute defaults, as SQS returns them for a new queue. */
 export const QUEUE_DEFAULTS = Object.freeze({
   delaySeconds: 0,

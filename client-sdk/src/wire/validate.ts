@@ -198,6 +198,32 @@ export function checkBatchEntries<T extends { Id?: unknown }>(entries: readonly 
   }
 }
 
+/** Bytes message attributes add to a batch payload (name, type and value), counted without validating them. */
+function attributeBytes(attributes: MessageAttributes | undefined): number {
+  if (typeof attributes !== 'object' || attributes === null) return 0;
+  let bytes = 0;
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name, 'utf8');
+    if (typeof value?.DataType === 'string') bytes += Buffer.byteLength(value.DataType, 'utf8');
+    if (value?.BinaryValue instanceof Uint8Array) bytes += value.BinaryValue.length;
+    else if (typeof value?.StringValue === 'string') bytes += Buffer.byteLength(value.StringValue, 'utf8');
+  }
+  return bytes;
+}
+
+/**
+ * The batch-level rules of a send batch (entry count and ids, total payload with attributes) for
+ * the native API, where `maxEntries` may exceed SQS's 10 and then allows 1 MiB per entry.
+ * Returns the payload's bytes.
+ */
+export function checkSendBatch(entries: ReadonlyArray<{ id: string; body?: unknown; attributes?: MessageAttributes }>, maxEntries: number = LIMITS.maxBatchEntries): number {
+  checkBatchEntries(entries.map((e) => ({ Id: e.id })), 'SendMessageBatchRequestEntry', maxEntries);
+  let total = 0;
+  for (const e of entries) total += (typeof e.body === 'string' ? Buffer.byteLength(e.body, 'utf8') : 0) + attributeBytes(e.attributes); // attributes count toward the payload, as for one message
+  checkBatchSize(total, maxEntries === LIMITS.maxBatchEntries ? LIMITS.maxBatchBytes : maxEntries * LIMITS.maxMessageBytes);
+  return total;
+}
+
 export function checkBatchSize(totalBytes: number, maxBytes: number = LIMITS.maxBatchBytes): void {
   if (totalBytes > maxBytes) {
     throw new ConveyorError('BatchRequestTooLong', `Batch requests cannot be longer than ${maxBytes} bytes. You have sent ${totalBytes} bytes.`, { bytes: totalBytes });

@@ -119,7 +119,7 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
     return router.withRoute(queue, async (route) => {
       const sources = router.receiveSources(route);
       for (const [i, clusterId] of sources.entries()) {
-        const res = await router.call(clusterId, 'ReceiveMessage', { ...req, queue, waitTimeSeconds: i === sources.length - 1 ? req.waitTimeSeconds : 0 });
+        const res = await router.receive(clusterId, { ...req, queue, waitTimeSeconds: i === sources.length - 1 ? req.waitTimeSeconds : 0 }, undefined, route.config.fifo);
         if (res.messages.length > 0) {
           // Freshly decoded and ours alone: the handles are wrapped in place.
           for (const m of res.messages) m.receiptHandle = wrapReceiptHandle(clusterId, m.receiptHandle);

@@ -8,6 +8,8 @@
  * old one first, and receipt handles say which cluster issued them.
  */
 import { ConveyorError, NativeClient, isConveyorError, isLongPoll, type NativeAction, type NativeActions } from '@conveyor/client-sdk';
+import { LIMITS, MAX_NATIVE_BATCH, checkBatchEntries, checkSendBatch, type NativeBatchFailure, type NativeReceivedMessage } from '@conveyor/client-sdk/wire';
+import { Coalescer, mergeBatchCalls, mergeReceives, type CoalescerOptions } from './coalescer.ts';
 import type { MetadataClient, QueueRoute } from './metadata-client.ts';
 import type { UpstreamMetrics } from './upstream-metrics.ts';
 
@@ -22,6 +24,53 @@ export interface RouterOptions {
   connections?: number;
   /** Connections per cluster for long polls, each parked on one (default 20,000, the frontend's default bound on parked long polls). */
   longPollConnections?: number;
+  /**
+   * Calls out at once per queue and cluster, for batch calls (sends, deletes, visibility
+   * changes) and for standard queues' receives, before further ones wait and are merged into one
+   * call (default 1; 0 turns merging off).
+   */
+  batchCallsInFlight?: number;
+}
+
+/** The map's coalescer under `key`, made by `make` if there is none; it leaves the map once idle. */
+function coalescerFor<R, A>(map: Map<string, Coalescer<R, A>>, key: string, make: () => (requests: R[]) => Promise<A[]>, options: CoalescerOptions): Coalescer<R, A> {
+  let coalescer = map.get(key);
+  if (!coalescer) {
+    const created: Coalescer<R, A> = new Coalescer(make(), options, () => {
+      if (map.get(key) === created) map.delete(key);
+    });
+    coalescer = created;
+    map.set(key, coalescer);
+  }
+  return coalescer;
+}
+
+/** The batch actions whose calls to one queue are merged under load. */
+type BatchAction = 'SendMessageBatch' | 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch';
+const ENTRY_NAMES: Record<BatchAction, string> = {
+  SendMessageBatch: 'SendMessageBatchRequestEntry',
+  DeleteMessageBatch: 'DeleteMessageBatchRequestEntry',
+  ChangeMessageVisibilityBatch: 'ChangeMessageVisibilityBatchRequestEntry',
+};
+interface BatchRequest {
+  queue: string;
+  entries: Array<{ id: string }>;
+  maxEntries?: number;
+}
+type BatchResponse = { successful: Array<{ id: string }>; failed: NativeBatchFailure[] };
+/** A merged call stops taking batches at this size (1 KiB messages fill its 1,000 entries first). */
+const MERGED_CALL_BYTES = 4 * 1024 * 1024;
+
+function isBatchAction(action: NativeAction): action is BatchAction {
+  return action in ENTRY_NAMES;
+}
+
+/** Only plain batch requests merge: the queue, entries that are objects, and at most a maxEntries. */
+function isMergeable(body: unknown): body is BatchRequest {
+  if (typeof body !== 'object' || body === null) return false;
+  for (const key of Object.keys(body)) if (key !== 'queue' && key !== 'entries' && key !== 'maxEntries') return false;
+  const { queue, entries, maxEntries } = body as Partial<Record<string, unknown>>;
+  return typeof queue === 'string' && Array.isArray(entries) && entries.every((e) => typeof e === 'object' && e !== null) && (maxEntries === undefined || typeof maxEntries === 'number');
 }
 
 interface ClusterClients {
@@ -32,6 +81,9 @@ interface ClusterClients {
 
 export class Router {
   private readonly clients = new Map<string, ClusterClients>();
+  /** Per cluster, action and queue (and visibility timeout, for receives) while calls are out; dropped when idle. */
+  private readonly batchCoalescers = new Map<string, Coalescer<ReadonlyArray<{ id: string }>, BatchResponse>>();
+  private readonly receiveCoalescers = new Map<string, Coalescer<number, NativeReceivedMessage[]>>();
 
   constructor(readonly metadata: MetadataClient, private readonly metrics?: UpstreamMetrics, private readonly options: RouterOptions = {}) {}
 
@@ -86,6 +138,53 @@ export class Router {
   }
 
   async call<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
+    const inFlight = this.options.batchCallsInFlight ?? 1;
+    if (inFlight > 0 && signal === undefined && isBatchAction(action) && isMergeable(body)) {
+      return this.coalesced(clusterId, action, body, inFlight) as Promise<NativeActions[A]['response']>;
+    }
+    return this.direct(clusterId, action, body, signal);
+  }
+
+  /**
+   * A batch call through the queue's coalescer. Its batch-level rules are checked here first, so
+   * a bad batch fails alone rather than the merged call it would have joined.
+   */
+  private coalesced(clusterId: string, action: BatchAction, body: BatchRequest, inFlight: number): Promise<BatchResponse> {
+    const maxEntries = body.maxEntries ?? LIMITS.maxBatchEntries;
+    let bytes = 0;
+    if (action === 'SendMessageBatch') bytes = checkSendBatch(body.entries as NativeActions['SendMessageBatch']['request']['entries'], maxEntries);
+    else checkBatchEntries(body.entries.map((e) => ({ Id: e.id })), ENTRY_NAMES[action], maxEntries);
+    const key = `${clusterId}\u0000${action}\u0000${body.queue}`;
+    const coalescer = coalescerFor(this.batchCoalescers, key, () =>
+      // The rules were checked per batch above, so the call itself may take the native API's largest batch.
+      mergeBatchCalls((entries: Array<{ id: string }>) => this.direct(clusterId, action, { queue: body.queue, entries, maxEntries: MAX_NATIVE_BATCH } as NativeActions[typeof action]['request']) as Promise<BatchResponse>),
+      { maxInFlight: inFlight, maxEntries: MAX_NATIVE_BATCH, maxBytes: MERGED_CALL_BYTES },
+    );
+    return coalescer.submit(body.entries, { entries: body.entries.length, bytes });
+  }
+
+  /**
+   * ReceiveMessage. On standard queues (FIFO's group locks must not be split between callers)
+   * without a receive attempt id, receives first go through the queue's coalescer as short
+   * polls merged under load; a long poll that got nothing there then waits at the leader.
+   */
+  async receive(clusterId: string, body: NativeActions['ReceiveMessage']['request'], signal: AbortSignal | undefined, fifo: boolean): Promise<NativeActions['ReceiveMessage']['response']> {
+    const inFlight = this.options.batchCallsInFlight ?? 1;
+    const max = body.maxMessages ?? 1;
+    const plain = Number.isInteger(max) && max >= 1 && max <= MAX_NATIVE_BATCH && body.attemptId === undefined;
+    if (fifo || inFlight === 0 || !plain) return this.call(clusterId, 'ReceiveMessage', body, signal);
+    const { queue, visibilityTimeoutSeconds } = body;
+    const key = `${clusterId}\u0000${queue}\u0000${visibilityTimeoutSeconds ?? ''}`;
+    const coalescer = coalescerFor(this.receiveCoalescers, key, () =>
+      mergeReceives(async (max: number) => (await this.direct(clusterId, 'ReceiveMessage', { queue, maxMessages: max, visibilityTimeoutSeconds, waitTimeSeconds: 0 })).messages),
+      { maxInFlight: inFlight, maxEntries: MAX_NATIVE_BATCH, maxBytes: Number.POSITIVE_INFINITY },
+    );
+    const messages = await coalescer.submit(max, { entries: max, bytes: 0 });
+    if (messages.length > 0 || body.waitTimeSeconds === 0 || signal?.aborted) return { messages };
+    return this.call(clusterId, 'ReceiveMessage', body, signal);
+  }
+
+  private async direct<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
     const started = performance.now();
     try {
       const response = await (await this.client(clusterId, false, isLongPoll(action, body))).call(action, body, signal);
