@@ -52,6 +52,12 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
+/**
+ * A parked follower fetch is woken for a new high watermark alone only after this delay: under
+ * load a new record wakes it sooner and carries the watermark, so no round trip goes to it alone.
+ * (Clients are answered at the watermark here; followers need it only to apply.)
+ */
+const HW_WAKE_DELAY_MS = 5;
 const MAX_FETCH_RECORDS = 2_000;
 /** Trim when at least this many records could go, so trims come in a few large deletes. */
 const TRIM_MIN_RECORDS = 1_000;
@@ -72,6 +78,7 @@ export class LeaderPipeline implements CommitPipeline {
   private readonly heldState: Array<{ offset: number; writes: EncodedWrites }> = [];
   private waiters: Waiter[] = [];
   private fetchWakers = new Set<() => void>();
+  private hwWake: NodeJS.Timeout | undefined;
   private persisting = false;
   private persistScheduled = false;
   private failure: ConveyorError | undefined;
@@ -106,7 +113,7 @@ export class LeaderPipeline implements CommitPipeline {
     if (this.log.logEnd - this.log.logStart > MAX_LOG_RECORDS) point = Math.max(point, this.bookkeeping.trimPoint(this.bookkeeping.isr));
     if (point - this.log.logStart < TRIM_MIN_RECORDS) return;
     this.trimRequest = point;
-    this.afterAppend();
+    this.schedulePersist();
   }
 
   /** The first record still within the retention time (records before it may be trimmed). */
@@ -185,6 +192,10 @@ export class LeaderPipeline implements CommitPipeline {
 
   private afterAppend(): void {
     this.wakeFetchers();
+    this.schedulePersist();
+  }
+
+  private schedulePersist(): void {
     if (!this.persistScheduled && !this.persisting) {
       this.persistScheduled = true;
       setImmediate(() => {
@@ -240,9 +251,9 @@ export class LeaderPipeline implements CommitPipeline {
     while (n < this.waiters.length && this.waiters[n]!.offset < hw) n++;
     const done = this.waiters.splice(0, n);
     for (const w of done) w.resolve();
-    this.wakeFetchers();
+    this.hwWake ??= setTimeout(() => this.wakeFetchers(), HW_WAKE_DELAY_MS);
     // Write the newly committed state even if no new record comes to carry it.
-    if (this.log.appliedEnd < hw) this.afterAppend();
+    if (this.log.appliedEnd < hw) this.schedulePersist();
   }
 
   // ---------------------------------------------------------------- followers
@@ -286,6 +297,10 @@ export class LeaderPipeline implements CommitPipeline {
   }
 
   private wakeFetchers(): void {
+    if (this.hwWake) {
+      clearTimeout(this.hwWake);
+      this.hwWake = undefined;
+    }
     if (this.fetchWakers.size === 0) return;
     const wakers = [...this.fetchWakers];
     this.fetchWakers.clear();
