@@ -47,7 +47,9 @@ export async function startFrontend(metadataUrl: string, extraArgs: string[] = [
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const authArgs = options.auth === false ? ['--no-auth'] : ['--auth-keys', writeTestKeysFile(dir)];
   const tlsArgs = options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : [];
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
+  // CONVEYOR_NODE_ARGS adds Node options to frontends as to nodes (e.g. for profiling).
+  const nodeArgs = options.nodeArgs ?? (process.env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+  const args = [...nodeArgs, '--import', 'tsx', 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
   const dispatcher = options.tls ? new Agent({ connect: { ca: options.tls.ca } }) : undefined;
   const proc: TrackedProcess = await spawnTracked(process.execPath, args, {
     cwd: REPO_ROOT,

@@ -79,6 +79,7 @@ export class LeaderPipeline implements CommitPipeline {
   private waiters: Waiter[] = [];
   private fetchWakers = new Set<() => void>();
   private hwWake: NodeJS.Timeout | undefined;
+  private wakeScheduled = false;
   private persisting = false;
   private persistScheduled = false;
   private failure: ConveyorError | undefined;
@@ -191,7 +192,14 @@ export class LeaderPipeline implements CommitPipeline {
   }
 
   private afterAppend(): void {
-    this.wakeFetchers();
+    // Records appended in this turn of the event loop go out together in one fetch answer.
+    if (!this.wakeScheduled && this.fetchWakers.size > 0) {
+      this.wakeScheduled = true;
+      setImmediate(() => {
+        this.wakeScheduled = false;
+        this.wakeFetchers();
+      });
+    }
     this.schedulePersist();
   }
 
