@@ -1,6 +1,7 @@
 /** Public entry point of the client SDK. The wire protocol (types, codecs, errors) is re-exported. */
 export * from './wire/index.ts';
 export { NativeClient, type NativeClientOptions } from './native-client.ts';
+export { rawPost } from './transport/raw-post.ts';
 export { RequestSigner, type Credentials, type RequestToSign, type SignerOptions } from './auth/sigv4.ts';
 export { Conveyor } from './conveyor.ts';
 export { Queue } from './queue.ts';

@@ -4,6 +4,7 @@
  * connections until a deadline.
  */
 import { Agent } from 'undici';
+import { rawPost } from './transport/raw-post.ts';
 import { RequestSigner, type Credentials } from './auth/sigv4.ts';
 import { ConveyorError, decodeNative, encodeNativeInternal, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from './wire/index.ts';
 
@@ -31,51 +32,6 @@ interface NodeTarget {
 function nodeTarget(url: string): NodeTarget {
   const parsed = new URL(url);
   return { origin: parsed.origin, pathPrefix: parsed.pathname.replace(/\/+$/, '') };
-}
-
-/**
- * One POST through the agent, its answer's status and bytes gathered as they come: a raw
- * dispatch handler, without the response stream, header parsing and async resource that
- * undici's request() makes per call. `signal` aborts it as request() would.
- */
-function post(agent: Agent, origin: string, path: string, headers: Readonly<Record<string, string>>, body: Buffer, timeoutMs: number, signal: AbortSignal | undefined): Promise<{ statusCode: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason as Error);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let statusCode = 0;
-    let abortRequest: ((reason: Error) => void) | undefined;
-    const onAbort = (): void => abortRequest?.(signal!.reason as Error);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const settle = (): void => signal?.removeEventListener('abort', onAbort);
-    agent.dispatch(
-      { origin, path, method: 'POST', headers: headers as Record<string, string>, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-      {
-        onConnect(abort: (reason?: Error) => void) {
-          abortRequest = abort;
-          if (signal?.aborted) abort(signal.reason as Error); // aborted while it waited for a connection
-        },
-        onHeaders(status: number) {
-          if (status >= 200) statusCode = status; // 1xx answers are not the answer
-          return true;
-        },
-        onData(chunk: Buffer) {
-          chunks.push(chunk);
-          return true;
-        },
-        onComplete() {
-          settle();
-          resolve({ statusCode, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
-        },
-        onError(error: Error) {
-          settle();
-          reject(error);
-        },
-      } as unknown as Parameters<Agent['dispatch']>[1],
-    );
-  });
 }
 
 const UNSIGNED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': NATIVE_CONTENT_TYPE });
@@ -111,7 +67,7 @@ export class NativeClient {
     }
     const path = `${node.pathPrefix}/native/${action}`;
     const bytes = encodeNativeInternal(body);
-    const res = await post(this.agent, node.origin, path, await this.headersFor(`${node.origin}${path}`, bytes), bytes, timeoutMs, signal);
+    const res = await rawPost(this.agent, node.origin, path, await this.headersFor(`${node.origin}${path}`, bytes), bytes, timeoutMs, signal);
     const answer = res.body;
     if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(answer);
     let error: ConveyorError;

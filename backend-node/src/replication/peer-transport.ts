@@ -3,6 +3,7 @@
  * HTTP with undici (one keep-alive pool per peer).
  */
 import { Agent, request } from 'undici';
+import { rawPost } from '@conveyor/client-sdk';
 import { ConveyorError, decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeError } from '@conveyor/client-sdk/wire';
 import { decodeSnapshotItem } from '../storage/replication-store.ts';
 import type { FetchRequest, FetchResponse, SnapshotHeader } from './types.ts';
@@ -37,22 +38,25 @@ async function* frames(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   if (pending.length > 0) throw new Error('snapshot stream ended mid-frame');
 }
 
+const FETCH_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': NATIVE_CONTENT_TYPE });
+
 export function createHttpPeerTransport(): PeerTransport {
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 4, pipelining: 1 });
+  // Leader URL → origin and fetch path, parsed once (a follower fetches from one leader at a time).
+  const fetchTargets = new Map<string, { origin: string; path: string }>();
   return {
     async fetch(leaderUrl, req, timeoutMs, signal) {
-      const res = await request(`${leaderUrl}/replication/fetch`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': NATIVE_CONTENT_TYPE },
-        body: encodeNative(req),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal,
-      });
-      const body = Buffer.from(await res.body.arrayBuffer());
-      if (res.statusCode !== 200) throw await readError(res.statusCode, body);
-      return decodeNative<FetchResponse>(body);
+      let target = fetchTargets.get(leaderUrl);
+      if (!target) {
+        const url = new URL(`${leaderUrl}/replication/fetch`);
+        target = { origin: url.origin, path: url.pathname };
+        if (fetchTargets.size > 100) fetchTargets.clear(); // bounded: leaders come and go
+        fetchTargets.set(leaderUrl, target);
+      }
+      // Fetches are the hottest request between nodes: a raw dispatch, without request()'s response stream.
+      const res = await rawPost(agent, target.origin, target.path, FETCH_HEADERS, encodeNative(req), timeoutMs, signal);
+      if (res.statusCode !== 200) throw await readError(res.statusCode, res.body);
+      return decodeNative<FetchResponse>(res.body);
     },
     async snapshot(leaderUrl, timeoutMs) {
       const res = await request(`${leaderUrl}/replication/snapshot`, { method: 'GET', dispatcher: agent, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
