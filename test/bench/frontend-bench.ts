@@ -23,7 +23,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const { values } = parseArgs({
   options: {
-    messages: { type: 'string', default: '50000' },
+    messages: { type: 'string', default: '100000' },
     concurrency: { type: 'string', default: '64' },
     size: { type: 'string', default: '1024' },
     endpoint: { type: 'string' },
