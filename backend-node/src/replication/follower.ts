@@ -13,6 +13,10 @@ import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
 import type { FetchResponse, LogEntry, LogItem } from './types.ts';
 
+/** Applied state waits at most this long, or until this many keys wait, before it is written (see persistAndApply). */
+const STATE_DELAY_MS = 200;
+const STATE_DELAY_KEYS = 100_000;
+
 export interface LeaderTarget {
   id: string;
   url: string;
@@ -48,6 +52,14 @@ export class Follower {
    * leader's high watermark passes them, usually at the next fetch, and dropped from here then.
    */
   private readonly pendingApply = new Map<number, LogEntry>();
+  /**
+   * Where the in-memory machine has applied the log to; the checkpoint on disk (the replica log's
+   * appliedEnd) may be behind it while the state of those records waits in `unwritten`.
+   */
+  private machineEnd: number;
+  /** State changes applied in memory and not yet on disk, folded (the last write to a key wins). */
+  private unwritten: EncodedWrites | undefined;
+  private unwrittenSince = 0;
   private abort = new AbortController();
 
   constructor(
@@ -55,7 +67,9 @@ export class Follower {
     private machine: QueueStateMachine,
     private readonly store: ReplicationStore,
     private readonly options: FollowerOptions,
-  ) {}
+  ) {
+    this.machineEnd = replicaLog.appliedEnd;
+  }
 
   get stateMachine(): QueueStateMachine {
     return this.machine;
@@ -68,11 +82,38 @@ export class Follower {
     this.loopDone = this.loop();
   }
 
-  /** Stops fetching and waits for the loop (and any write it started) to finish. */
+  /**
+   * Stops fetching and waits for the loop (and any write it started) to finish; then writes the
+   * state still waiting, so the machine handed on matches the disk (or, if that write fails,
+   * reloads the machine from the disk).
+   */
   async stop(): Promise<void> {
     this.running = false;
     this.abort.abort();
     await this.loopDone;
+    if (this.machineEnd === this.replicaLog.appliedEnd) return;
+    try {
+      await this.writeState([]);
+    } catch (error) {
+      this.options.log('could not write the applied state on stopping; reloading it from disk', { error: (error as Error).message });
+      await this.reloadFromDisk();
+    }
+  }
+
+  /** Drops what was applied in memory only and reloads the machine from disk. */
+  private async reloadFromDisk(): Promise<void> {
+    this.unwritten = undefined;
+    this.machine = await this.options.reloadState();
+    this.machineEnd = this.replicaLog.appliedEnd;
+  }
+
+  /** Writes `entries` with the state waiting (all of it) and the checkpoint at the machine's end. */
+  private async writeState(entries: LogItem[]): Promise<void> {
+    const end = this.machineEnd;
+    await this.store.write({ entries, state: this.unwritten ? [this.unwritten] : [], checkpoint: this.replicaLog.checkpoint(end) });
+    this.unwritten = undefined;
+    if (entries.length > 0) this.replicaLog.persistedEnd = this.replicaLog.logEnd;
+    this.replicaLog.appliedEnd = end;
   }
 
   private async loop(): Promise<void> {
@@ -141,6 +182,8 @@ export class Follower {
           await this.installSnapshot();
           return;
         }
+        // Never expected (applied records are committed), but a machine must not keep records that go.
+        if (to < this.machineEnd) await this.reloadFromDisk();
         this.options.log('truncating a divergent suffix', { from: to, logEnd: this.replicaLog.logEnd, epoch: response.divergingEpoch });
         this.pendingApply.clear();
         await this.replicaLog.truncateTo(to);
@@ -163,10 +206,11 @@ export class Follower {
     for (const { entry } of received) this.pendingApply.set(entry.offset, entry);
     // Apply what the leader says is committed and this node has (or is about to have) on disk.
     const applyEnd = Math.min(highWatermark, this.replicaLog.logEnd);
-    // The state changes of every record applied here are folded into one write set: a message
-    // sent, received and deleted within one batch costs two deletes, not four puts and deletes.
+    // The state changes of the records applied here are folded into one write set, and kept
+    // folding across fetches for up to STATE_DELAY_MS (as the leader does): a message sent,
+    // received and deleted within that time costs two deletes, not four puts and deletes.
     const mutations: StoreMutation[] = [];
-    let appliedEnd = this.replicaLog.appliedEnd;
+    let appliedEnd = this.machineEnd;
     while (appliedEnd < applyEnd) {
       const batch = await this.replicaLog.read(appliedEnd, 5_000, applyEnd);
       if (batch.length === 0) throw new Error(`records ${appliedEnd}..${applyEnd} are missing from the log`);
@@ -177,11 +221,25 @@ export class Follower {
         appliedEnd = entry.offset + 1;
       }
     }
-    if (entries.length === 0 && appliedEnd === this.replicaLog.appliedEnd) return;
-    const state = mutations.length > 0 ? [toWriteSet(mutations)] : [];
-    await this.store.write({ entries, state, checkpoint: this.replicaLog.checkpoint(appliedEnd) });
+    this.machineEnd = appliedEnd;
+    if (mutations.length > 0) {
+      const writes = toWriteSet(mutations);
+      if (!this.unwritten) {
+        this.unwritten = writes;
+        this.unwrittenSince = Date.now();
+      } else for (const [key, value] of writes) this.unwritten.set(key, value);
+    }
+    // An answer that brought nothing new (the fetch waited its time out) writes what waits.
+    const idle = entries.length === 0 && mutations.length === 0;
+    const due = !this.unwritten || idle || this.unwritten.size >= STATE_DELAY_KEYS || Date.now() - this.unwrittenSince >= STATE_DELAY_MS;
+    if (due) {
+      if (entries.length === 0 && appliedEnd === this.replicaLog.appliedEnd) return;
+      await this.writeState(entries);
+      return;
+    }
+    // Records now; their state (and the checkpoint past it) later.
+    await this.store.write({ entries, state: [], checkpoint: this.replicaLog.checkpoint(this.replicaLog.appliedEnd) });
     this.replicaLog.persistedEnd = this.replicaLog.logEnd;
-    this.replicaLog.appliedEnd = appliedEnd;
   }
 
   private async installSnapshot(): Promise<void> {
@@ -191,8 +249,10 @@ export class Follower {
     const { header, pairs } = await this.options.transport.snapshot(target.url, 60_000);
     await this.store.importSnapshot(header, pairs);
     this.pendingApply.clear();
+    this.unwritten = undefined;
     this.replicaLog.resetTo(header.appliedEnd, header.epochs);
     this.machine = await this.options.reloadState();
+    this.machineEnd = this.replicaLog.appliedEnd;
     this.options.log('snapshot installed', { appliedEnd: header.appliedEnd });
   }
 }

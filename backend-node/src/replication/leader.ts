@@ -58,6 +58,15 @@ interface Waiter {
  * (Clients are answered at the watermark here; followers need it only to apply.)
  */
 const HW_WAKE_DELAY_MS = 5;
+/**
+ * Committed records' state is written in batches, at the latest this long after the oldest was
+ * appended (or once this many records wait, or at a handoff): the last
+ * write to a key wins, so a message received and deleted within the window costs the disk one
+ * delete, not a put and a delete. The records themselves are on disk first; after a crash the
+ * state is rebuilt from the checkpoint by applying them again.
+ */
+const STATE_DELAY_MS = 200;
+const STATE_DELAY_RECORDS = 2_000;
 const MAX_FETCH_RECORDS = 2_000;
 /** Trim when at least this many records could go, so trims come in a few large deletes. */
 const TRIM_MIN_RECORDS = 1_000;
@@ -75,11 +84,14 @@ function mergeWrites(committed: ReadonlyArray<{ writes: EncodedWrites }>): Encod
 
 export class LeaderPipeline implements CommitPipeline {
   readonly bookkeeping: LeaderBookkeeping;
-  private readonly heldState: Array<{ offset: number; writes: EncodedWrites }> = [];
+  private readonly heldState: Array<{ offset: number; at: number; writes: EncodedWrites }> = [];
   private waiters: Waiter[] = [];
   private fetchWakers = new Set<() => void>();
   private hwWake: NodeJS.Timeout | undefined;
   private wakeScheduled = false;
+  private stateTimer: NodeJS.Timeout | undefined;
+  /** Set when the state timer fires: what waits is written at the next pass. */
+  private stateDue = false;
   private persisting = false;
   private persistScheduled = false;
   private failure: ConveyorError | undefined;
@@ -133,7 +145,7 @@ export class LeaderPipeline implements CommitPipeline {
 
   /** Holds back state that came from applying an uncommitted record found in the log at election. */
   holdState(offset: number, mutations: readonly StoreMutation[]): void {
-    this.heldState.push({ offset, writes: toWriteSet(mutations) });
+    this.heldState.push({ offset, at: this.options.clock(), writes: toWriteSet(mutations) });
     this.noteDrops(offset, mutations);
   }
 
@@ -172,7 +184,7 @@ export class LeaderPipeline implements CommitPipeline {
 
   commit(record: QueueLogRecord, mutations: readonly StoreMutation[]): Promise<void> {
     const entry = this.log.append(this.options.epoch, record);
-    this.heldState.push({ offset: entry.offset, writes: toWriteSet(mutations) });
+    this.heldState.push({ offset: entry.offset, at: this.options.clock(), writes: toWriteSet(mutations) });
     this.noteDrops(entry.offset, mutations);
     this.bookkeeping.onAppend(this.log.logEnd);
     this.afterAppend();
@@ -230,14 +242,26 @@ export class LeaderPipeline implements CommitPipeline {
           await this.log.trimBefore(point, await this.options.materializeBodies(point, extra));
         }
         const entries = this.log.unpersisted();
-        // Everything below the HW is committed: its held-back state goes to disk with this batch.
+        // Everything below the HW is committed: its held-back state goes to disk with this batch,
+        // or waits for a later one (STATE_DELAY_MS), the checkpoint's applied end staying behind it.
         const hw = this.bookkeeping.highWatermark;
         let n = 0;
         while (n < this.heldState.length && this.heldState[n]!.offset < hw) n++;
-        const committed = this.heldState.splice(0, n);
-        if (entries.length === 0 && committed.length === 0 && hw <= this.log.appliedEnd) break;
+        const waited = n > 0 ? this.options.clock() - this.heldState[0]!.at : 0;
+        const due = n > 0 && (n >= STATE_DELAY_RECORDS || this.handingOff || this.stateDue || waited >= STATE_DELAY_MS);
+        if (due) this.stateDue = false;
+        const committed = due ? this.heldState.splice(0, n) : [];
+        const appliedEnd = due || n === 0 ? Math.max(hw, this.log.appliedEnd) : this.log.appliedEnd;
+        if (entries.length === 0 && committed.length === 0 && appliedEnd <= this.log.appliedEnd) {
+          // Nothing to write now: committed state that waits is written when its time comes.
+          if (n > 0) this.stateTimer ??= setTimeout(() => {
+            this.stateTimer = undefined;
+            this.stateDue = true;
+            this.schedulePersist();
+          }, Math.max(1, STATE_DELAY_MS - waited));
+          break;
+        }
         const end = this.log.logEnd;
-        const appliedEnd = Math.max(hw, this.log.appliedEnd);
         // Persist before counting this node's copy toward the high watermark.
         await this.log.store.write({ entries, state: mergeWrites(committed), checkpoint: this.log.checkpoint(appliedEnd) });
         this.log.persistedEnd = Math.max(this.log.persistedEnd, end);
@@ -343,6 +367,7 @@ export class LeaderPipeline implements CommitPipeline {
    */
   async drainForHandoff(timeoutMs: number): Promise<boolean> {
     this.handingOff = true;
+    this.schedulePersist(); // committed state that waits is written now
     const deadline = this.options.clock() + timeoutMs;
     while (this.options.clock() < deadline && !this.failure) {
       if (this.bookkeeping.highWatermark >= this.log.logEnd && this.log.appliedEnd >= this.log.logEnd) return true;
@@ -355,6 +380,7 @@ export class LeaderPipeline implements CommitPipeline {
   fail(error: ConveyorError): void {
     if (this.failure) return;
     this.failure = error;
+    clearTimeout(this.stateTimer);
     clearInterval(this.timer);
     clearInterval(this.trimTimer);
     const waiters = this.waiters;
