@@ -37,6 +37,19 @@ t.test('receive returns at most MaxNumberOfMessages, default 1', async (t) => {
   t.equal((await engine.receiveMessage('q', { maxMessages: 10 })).length, 8, 'the rest, no more than are visible');
 });
 
+t.test('systemAttributes: false answers messages without system attributes, all else unchanged', async (t) => {
+  const { engine } = await open(t);
+  await engine.createQueue('q');
+  await engine.sendMessage('q', { body: 'a' });
+  await engine.sendMessage('q', { body: 'b' });
+  const [bare] = await engine.receiveMessage('q', { systemAttributes: false });
+  t.same(bare?.systemAttributes, {}, 'none when the caller wants none');
+  t.equal(bare?.md5OfBody, md5OfBody(bare!.body));
+  const [full] = await engine.receiveMessage('q');
+  t.equal(full?.systemAttributes.ApproximateReceiveCount, '1', 'by default, all of them');
+  t.ok(full?.systemAttributes.SentTimestamp);
+});
+
 t.test('queue DelaySeconds hides a new message until the delay passes', async (t) => {
   const { engine, clock } = await open(t);
   await engine.createQueue('q', { DelaySeconds: '10' });

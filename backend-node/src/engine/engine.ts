@@ -81,7 +81,11 @@ export interface ReceiveOptions extends ReceiveInput {
   signal?: AbortSignal;
   /** FIFO ReceiveRequestAttemptId: a retry within 5 minutes gets the same messages and handles back. */
   attemptId?: string;
+  /** false: messages come with empty systemAttributes (the caller wants none; not for attempts, whose answer is kept). */
+  systemAttributes?: boolean;
 }
+
+const NO_SYSTEM_ATTRIBUTES: ReceivedSystemAttributes = Object.freeze({}) as ReceivedSystemAttributes;
 
 /** How long a FIFO receive attempt can be retried for the same answer (SQS: 5 minutes). */
 const RECEIVE_ATTEMPT_TTL_MS = 5 * 60_000;
@@ -325,7 +329,7 @@ export class QueueEngine {
           return still;
         }
       }
-      const fresh = await this.receiveMessage(queue, { ...options, attemptId: undefined });
+      const fresh = await this.receiveMessage(queue, { ...options, attemptId: undefined, systemAttributes: true }); // kept for retries: whole
       if (fresh.length > 0) this.receiveAttempts.set(key, fresh);
       return fresh;
     }
@@ -335,7 +339,7 @@ export class QueueEngine {
     // Bounded: every pass either returns or waits for an event, a visibility deadline or the end of the poll.
     for (;;) {
       const seen = this.changes.get(queue) ?? 0;
-      const messages = await this.receiveOnce(queue, input);
+      const messages = await this.receiveOnce(queue, input, options.systemAttributes !== false);
       if (messages.length > 0 || options.signal?.aborted) return messages;
       const remaining = deadline - this.clock();
       if (remaining <= 0) return messages;
@@ -346,7 +350,7 @@ export class QueueEngine {
     }
   }
 
-  private async receiveOnce(queue: string, input: ReceiveInput): Promise<ReceivedMessage[]> {
+  private async receiveOnce(queue: string, input: ReceiveInput, withSystemAttributes = true): Promise<ReceivedMessage[]> {
     const { record, result } = this.machine.decideReceive(queue, input, this.context());
     if (!record) {
       await this.committer.barrier();
@@ -369,7 +373,7 @@ export class QueueEngine {
         receiptHandle,
         body: stored.body,
         md5OfBody: meta.md5OfBody,
-        systemAttributes: systemAttributesOf(meta),
+        systemAttributes: withSystemAttributes ? systemAttributesOf(meta) : NO_SYSTEM_ATTRIBUTES,
       };
       if (stored.attributes) {
         message.attributes = stored.attributes;

@@ -72,6 +72,7 @@ const handlers: { [A in NativeAction]: Handler<A> } = {
       visibilityTimeoutSeconds: optionalNumber(req.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds'),
       waitTimeSeconds: optionalNumber(req.waitTimeSeconds, 'waitTimeSeconds'),
       attemptId: typeof req.attemptId === 'string' ? req.attemptId : undefined,
+      systemAttributes: req.systemAttributes !== false,
       signal,
     });
     return { messages };

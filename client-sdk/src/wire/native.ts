@@ -103,7 +103,11 @@ export interface NativeActions {
   };
   ReceiveMessage: {
     /** `maxMessages` may go up to 1,000 on the native API (SQS's protocols keep 10). */
-    request: { queue: string; maxMessages?: number; visibilityTimeoutSeconds?: number; waitTimeSeconds?: number; attemptId?: string };
+    /**
+     * `systemAttributes: false` leaves each message's `systemAttributes` empty, for callers that
+     * want none of them (a frontend answering an SQS receive that asked for no attribute names).
+     */
+    request: { queue: string; maxMessages?: number; visibilityTimeoutSeconds?: number; waitTimeSeconds?: number; attemptId?: string; systemAttributes?: boolean };
     response: { messages: NativeReceivedMessage[] };
   };
   DeleteMessageBatch: {

@@ -351,7 +351,7 @@ export const ACTIONS: Record<string, Handler> = {
       for (const [i, clusterId] of sources.entries()) {
         // Long polls wait at the last source (the leader parks them); earlier ones are only sampled.
         const last = i === sources.length - 1;
-        const { messages } = await ctx.router.receive(clusterId, { queue: name, maxMessages: max, visibilityTimeoutSeconds: visibility, waitTimeSeconds: last ? wait : 0, attemptId }, ctx.signal, r.config.fifo);
+        const { messages } = await ctx.router.receive(clusterId, { queue: name, maxMessages: max, visibilityTimeoutSeconds: visibility, waitTimeSeconds: last ? wait : 0, attemptId, systemAttributes: system.size > 0 }, ctx.signal, r.config.fifo);
         if (messages.length > 0) return { Messages: messages.map((m) => toSqsMessage(m, clusterId, system, keep)) };
       }
       return {};

@@ -164,7 +164,7 @@ export class Router {
   }
 
   /**
-   * ReceiveMessage. On standard queues (FIFO's group locks must not be split between callers)
+   * ReceiveMessage (receives that want no system attributes merge only with each other). On standard queues (FIFO's group locks must not be split between callers)
    * without a receive attempt id, receives first go through the queue's coalescer as short
    * polls merged under load; a long poll that got nothing there then waits at the leader.
    */
@@ -174,9 +174,10 @@ export class Router {
     const plain = Number.isInteger(max) && max >= 1 && max <= MAX_NATIVE_BATCH && body.attemptId === undefined;
     if (fifo || inFlight === 0 || !plain) return this.call(clusterId, 'ReceiveMessage', body, signal);
     const { queue, visibilityTimeoutSeconds } = body;
-    const key = `${clusterId}\u0000${queue}\u0000${visibilityTimeoutSeconds ?? ''}`;
+    const systemAttributes = body.systemAttributes !== false;
+    const key = `${clusterId}\u0000${queue}\u0000${visibilityTimeoutSeconds ?? ''}\u0000${systemAttributes}`;
     const coalescer = coalescerFor(this.receiveCoalescers, key, () =>
-      mergeReceives(async (max: number) => (await this.direct(clusterId, 'ReceiveMessage', { queue, maxMessages: max, visibilityTimeoutSeconds, waitTimeSeconds: 0 })).messages),
+      mergeReceives(async (max: number) => (await this.direct(clusterId, 'ReceiveMessage', { queue, maxMessages: max, visibilityTimeoutSeconds, waitTimeSeconds: 0, systemAttributes })).messages),
       { maxInFlight: inFlight, maxEntries: MAX_NATIVE_BATCH, maxBytes: Number.POSITIVE_INFINITY },
     );
     const messages = await coalescer.submit(max, { entries: max, bytes: 0 });
