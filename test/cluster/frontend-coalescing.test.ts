@@ -83,4 +83,11 @@ t.test('concurrent batches and receives are merged, and each caller gets its own
   t.equal(deleted.reduce((n, d) => n + (d.Failed?.length ?? 0), 0), 0);
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
   t.same(Attributes, { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0' }, 'the queue is empty');
+
+  // On a drained queue a long poll goes straight to the leader: one backend call, not a merged
+  // short poll first.
+  const before = await backendCalls(stack.frontend.url, 'ReceiveMessage');
+  const { Messages: none = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+  t.equal(none.length, 0);
+  t.equal((await backendCalls(stack.frontend.url, 'ReceiveMessage')) - before, 1, 'a long poll on a drained queue is one backend call');
 });

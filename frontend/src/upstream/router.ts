@@ -84,6 +84,8 @@ export class Router {
   /** Per cluster, action and queue (and visibility timeout, for receives) while calls are out; dropped when idle. */
   private readonly batchCoalescers = new Map<string, Coalescer<ReadonlyArray<{ id: string }>, BatchResponse>>();
   private readonly receiveCoalescers = new Map<string, Coalescer<number, NativeReceivedMessage[]>>();
+  /** Queues (per cluster) whose last receive came back full: long polls there merge first. */
+  private readonly backlogged = new Set<string>();
 
   constructor(readonly metadata: MetadataClient, private readonly metrics?: UpstreamMetrics, private readonly options: RouterOptions = {}) {}
 
@@ -166,7 +168,8 @@ export class Router {
   /**
    * ReceiveMessage (receives that want no system attributes merge only with each other). On standard queues (FIFO's group locks must not be split between callers)
    * without a receive attempt id, receives first go through the queue's coalescer as short
-   * polls merged under load; a long poll that got nothing there then waits at the leader.
+   * polls merged under load; a long poll that got nothing there then waits at the leader. Long
+   * polls merge only while the queue shows a backlog (its last receive came back full).
    */
   async receive(clusterId: string, body: NativeActions['ReceiveMessage']['request'], signal: AbortSignal | undefined, fifo: boolean): Promise<NativeActions['ReceiveMessage']['response']> {
     const inFlight = this.options.batchCallsInFlight ?? 1;
@@ -180,9 +183,27 @@ export class Router {
       mergeReceives(async (max: number) => (await this.direct(clusterId, 'ReceiveMessage', { queue, maxMessages: max, visibilityTimeoutSeconds, waitTimeSeconds: 0, systemAttributes })).messages),
       { maxInFlight: inFlight, maxEntries: MAX_NATIVE_BATCH, maxBytes: Number.POSITIVE_INFINITY },
     );
+    // A long poll on a queue that looked drained goes straight to the leader: a merged short poll
+    // first would mostly come back empty and cost a call. A full answer shows a backlog again.
+    const backlogKey = `${clusterId}\u0000${queue}`;
+    if (body.waitTimeSeconds !== 0 && !this.backlogged.has(backlogKey)) {
+      const answer = await this.call(clusterId, 'ReceiveMessage', body, signal);
+      if (answer.messages.length >= max) this.noteBacklog(backlogKey, true);
+      return answer;
+    }
     const messages = await coalescer.submit(max, { entries: max, bytes: 0 });
+    // Fewer than asked for: the merged receive emptied the queue.
+    if (messages.length < max) this.noteBacklog(backlogKey, false);
     if (messages.length > 0 || body.waitTimeSeconds === 0 || signal?.aborted) return { messages };
     return this.call(clusterId, 'ReceiveMessage', body, signal);
+  }
+
+  private noteBacklog(key: string, backlogged: boolean): void {
+    if (!backlogged) this.backlogged.delete(key);
+    else {
+      if (this.backlogged.size >= 10_000) this.backlogged.clear(); // bounded, whatever queues come and go
+      this.backlogged.add(key);
+    }
   }
 
   private async direct<A extends NativeAction>(clusterId: string, action: A, body: NativeActions[A]['request'], signal?: AbortSignal): Promise<NativeActions[A]['response']> {
