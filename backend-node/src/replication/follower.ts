@@ -11,10 +11,9 @@ import { toWriteSet } from '../storage/mutation-encoding.ts';
 import { decodeLogEntry, type EncodedWrites, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
-import type { FetchResponse, LogEntry, LogItem } from './types.ts';
+import { STATE_DELAY_MS, type FetchResponse, type LogEntry, type LogItem } from './types.ts';
 
-/** Applied state waits at most this long, or until this many keys wait, before it is written (see persistAndApply). */
-const STATE_DELAY_MS = 200;
+/** Applied state waits (STATE_DELAY_MS) unless this many keys wait, or a fetch comes back with nothing new. */
 const STATE_DELAY_KEYS = 100_000;
 
 export interface LeaderTarget {

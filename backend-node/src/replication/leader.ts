@@ -17,7 +17,7 @@ import type { EncodedWrites } from '../storage/replication-store.ts';
 import { divergence } from './epoch-cache.ts';
 import { LeaderBookkeeping } from './leader-bookkeeping.ts';
 import type { ReplicaLog } from './replica-log.ts';
-import type { FetchRequest, FetchResponse, LogPayload } from './types.ts';
+import { STATE_DELAY_MS, type FetchRequest, type FetchResponse, type LogPayload } from './types.ts';
 
 export interface LeaderOptions {
   nodeId: string;
@@ -58,14 +58,7 @@ interface Waiter {
  * (Clients are answered at the watermark here; followers need it only to apply.)
  */
 const HW_WAKE_DELAY_MS = 5;
-/**
- * Committed records' state is written in batches, at the latest this long after the oldest was
- * appended (or once this many records wait, or at a handoff): the last
- * write to a key wins, so a message received and deleted within the window costs the disk one
- * delete, not a put and a delete. The records themselves are on disk first; after a crash the
- * state is rebuilt from the checkpoint by applying them again.
- */
-const STATE_DELAY_MS = 200;
+/** Committed state waits (STATE_DELAY_MS) unless this many records wait, or at a handoff. */
 const STATE_DELAY_RECORDS = 2_000;
 const MAX_FETCH_RECORDS = 2_000;
 /** Trim when at least this many records could go, so trims come in a few large deletes. */

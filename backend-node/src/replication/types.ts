@@ -63,3 +63,12 @@ export interface SnapshotHeader {
   appliedEnd: number;
   epochs: Array<{ epoch: number; startOffset: number }>;
 }
+
+/**
+ * Committed records' state is written in batches, at the latest this long after it is applied
+ * (the leader and followers alike): the last write to a key wins, so a message received and
+ * deleted within the window costs the disk one delete, not a put and a delete. The records
+ * themselves are on disk first; after a crash the state is rebuilt from the checkpoint by
+ * applying them again.
+ */
+export const STATE_DELAY_MS = 200;

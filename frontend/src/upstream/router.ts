@@ -166,10 +166,11 @@ export class Router {
   }
 
   /**
-   * ReceiveMessage (receives that want no system attributes merge only with each other). On standard queues (FIFO's group locks must not be split between callers)
-   * without a receive attempt id, receives first go through the queue's coalescer as short
-   * polls merged under load; a long poll that got nothing there then waits at the leader. Long
-   * polls merge only while the queue shows a backlog (its last receive came back full).
+   * ReceiveMessage. On standard queues, receives without an attempt id go first through the
+   * queue's coalescer, as short polls merged under load (FIFO's group locks must not be split
+   * between callers); a long poll that got nothing there then waits at the leader. Long polls
+   * merge only while the queue shows a backlog (its last receive came back full). Receives merge
+   * only with receives of the same visibility timeout and system-attribute choice.
    */
   async receive(clusterId: string, body: NativeActions['ReceiveMessage']['request'], signal: AbortSignal | undefined, fifo: boolean): Promise<NativeActions['ReceiveMessage']['response']> {
     const inFlight = this.options.batchCallsInFlight ?? 1;
@@ -177,12 +178,6 @@ export class Router {
     const plain = Number.isInteger(max) && max >= 1 && max <= MAX_NATIVE_BATCH && body.attemptId === undefined;
     if (fifo || inFlight === 0 || !plain) return this.call(clusterId, 'ReceiveMessage', body, signal);
     const { queue, visibilityTimeoutSeconds } = body;
-    const systemAttributes = body.systemAttributes !== false;
-    const key = `${clusterId}\u0000${queue}\u0000${visibilityTimeoutSeconds ?? ''}\u0000${systemAttributes}`;
-    const coalescer = coalescerFor(this.receiveCoalescers, key, () =>
-      mergeReceives(async (max: number) => (await this.direct(clusterId, 'ReceiveMessage', { queue, maxMessages: max, visibilityTimeoutSeconds, waitTimeSeconds: 0, systemAttributes })).messages),
-      { maxInFlight: inFlight, maxEntries: MAX_NATIVE_BATCH, maxBytes: Number.POSITIVE_INFINITY },
-    );
     // A long poll on a queue that looked drained goes straight to the leader: a merged short poll
     // first would mostly come back empty and cost a call. A full answer shows a backlog again.
     const backlogKey = `${clusterId}\u0000${queue}`;
@@ -191,6 +186,12 @@ export class Router {
       if (answer.messages.length >= max) this.noteBacklog(backlogKey, true);
       return answer;
     }
+    const systemAttributes = body.systemAttributes !== false;
+    const key = `${clusterId}\u0000${queue}\u0000${visibilityTimeoutSeconds ?? ''}\u0000${systemAttributes}`;
+    const coalescer = coalescerFor(this.receiveCoalescers, key, () =>
+      mergeReceives(async (max: number) => (await this.direct(clusterId, 'ReceiveMessage', { queue, maxMessages: max, visibilityTimeoutSeconds, waitTimeSeconds: 0, systemAttributes })).messages),
+      { maxInFlight: inFlight, maxEntries: MAX_NATIVE_BATCH, maxBytes: Number.POSITIVE_INFINITY },
+    );
     const messages = await coalescer.submit(max, { entries: max, bytes: 0 });
     // Fewer than asked for: the merged receive emptied the queue.
     if (messages.length < max) this.noteBacklog(backlogKey, false);
