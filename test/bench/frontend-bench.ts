@@ -7,7 +7,9 @@
  * afterwards. Prints the figures; the last line is JSON.
  * With the local stack it also prints the frontend process's CPU per 1,000 messages (the cost,
  * whatever else the machine is doing); --frontend-cpu-prof DIR writes its V8 CPU profile there.
- *   npm run bench:frontend -- [--messages N] [--concurrency C] [--size BYTES] [--endpoint URL] [--region R] [--frontend-cpu-prof DIR]
+ * First --warmup messages (default 20,000; 0 for none) go through both phases untimed, so the
+ * figures are of warmed-up processes (JIT-compiled code paths, grown pools) on every side.
+ *   npm run bench:frontend -- [--messages N] [--warmup N] [--concurrency C] [--size BYTES] [--endpoint URL] [--region R] [--frontend-cpu-prof DIR]
  */
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
@@ -24,6 +26,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '100000' },
+    warmup: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '64' },
     size: { type: 'string', default: '1024' },
     endpoint: { type: 'string' },
@@ -39,6 +42,7 @@ function positiveInteger(name: string, text: string): number {
   return n;
 }
 const total = positiveInteger('messages', values.messages);
+const warmupMessages = values.warmup === '0' ? 0 : positiveInteger('warmup', values.warmup);
 const concurrency = positiveInteger('concurrency', values.concurrency);
 const size = positiveInteger('size', values.size);
 
@@ -85,7 +89,7 @@ function everyCpu(): Map<string, number> {
 
 /** Where the CPU of a phase went, in ms per 1,000 messages: the whole machine's budget at a glance. */
 function cpuSplit(before: Map<string, number>, messages: number): string {
-  if (messages === 0 || processes.length === 0) return '';
+  if (messages === 0) return '';
   const after = everyCpu();
   const parts = [...after].map(([name, seconds]) => `${name} ${(((seconds - (before.get(name) ?? seconds)) * 1e6) / messages).toFixed(1)}`);
   return `  CPU ms per 1,000 messages: ${parts.join(', ')}`;
@@ -137,7 +141,7 @@ interface Phase {
  * request latency. The clock stops at `finished()` if a loop calls it (the others may still be
  * in a long poll that can only come back empty), else when every loop has returned.
  */
-async function timed(label: string, count: () => number, worker: (latencies: number[], finished: () => void) => Promise<void>): Promise<Phase> {
+async function timed(label: string | undefined, count: () => number, worker: (latencies: number[], finished: () => void) => Promise<void>): Promise<Phase> {
   const latencies: number[] = [];
   const cpuBefore = cpuSeconds(stack?.frontend.pid);
   const everyBefore = everyCpu();
@@ -153,6 +157,7 @@ async function timed(label: string, count: () => number, worker: (latencies: num
   latencies.sort((a, b) => a - b);
   const cpu = frontendCpu(cpuBefore, done);
   const phase = { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), frontendCpuMs: cpu.msPer1000 };
+  if (label === undefined) return phase;
   console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s; ${latencies.length} requests, latency p50 ${phase.p50.toFixed(2)} ms, p99 ${phase.p99.toFixed(2)} ms${cpu.text}`);
   const split = cpuSplit(everyBefore, done);
   if (split) console.log(split);
@@ -166,19 +171,12 @@ async function measure<T>(latencies: number[], call: () => Promise<T>): Promise<
   return result;
 }
 
-const queueName = `bench-${Date.now()}-${process.pid}`;
-let queueUrl: string | undefined;
-let exitCode = 0;
-try {
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: queueName }))).QueueUrl;
-  if (!queueUrl) throw new Error('CreateQueue answered no QueueUrl');
-  const url = queueUrl;
-  console.log(`endpoint ${endpoint}, queue ${url}; ${total} messages of ${size} B, ${concurrency} loops in flight`);
-
+/** Sends `total` messages, then receives and deletes them all; prints the figures unless `quiet`. */
+async function round(url: string, total: number, quiet: boolean): Promise<{ send: Phase; receiveDelete: Phase }> {
   let nextIndex = 0;
   let sent = 0;
   const send = await timed(
-    'send (SendMessageBatch of 10)',
+    quiet ? undefined : 'send (SendMessageBatch of 10)',
     () => sent,
     async (latencies) => {
       while (nextIndex < total) {
@@ -199,7 +197,7 @@ try {
   let emptyPolls = 0;
   const deadline = Date.now() + 10 * 60_000;
   const receiveDelete = await timed(
-    'receive+delete (ReceiveMessage 10 + DeleteMessageBatch)',
+    quiet ? undefined : 'receive+delete (ReceiveMessage 10 + DeleteMessageBatch)',
     () => deleted,
     async (latencies, finished) => {
       while (seen.size < total) {
@@ -224,7 +222,24 @@ try {
       }
     },
   );
-  console.log(`received ${seen.size} distinct messages (${duplicates} duplicate deliveries, ${emptyPolls} empty polls)`);
+  if (!quiet) console.log(`received ${seen.size} distinct messages (${duplicates} duplicate deliveries, ${emptyPolls} empty polls)`);
+  return { send, receiveDelete };
+}
+
+const queueName = `bench-${Date.now()}-${process.pid}`;
+let queueUrl: string | undefined;
+let exitCode = 0;
+try {
+  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: queueName }))).QueueUrl;
+  if (!queueUrl) throw new Error('CreateQueue answered no QueueUrl');
+  const url = queueUrl;
+  console.log(`endpoint ${endpoint}, queue ${url}; ${total} messages of ${size} B, ${concurrency} loops in flight`);
+
+  if (warmupMessages > 0) {
+    console.log(`warming up with ${warmupMessages} messages…`);
+    await round(url, warmupMessages, true);
+  }
+  const { send, receiveDelete } = await round(url, total, false);
   console.log(JSON.stringify({ sendPerSec: send.rate, receiveDeletePerSec: receiveDelete.rate, frontendCpuMsPer1000: { send: send.frontendCpuMs, receiveDelete: receiveDelete.frontendCpuMs } }));
 } catch (error) {
   console.error(error);
