@@ -4,13 +4,18 @@
  * nodes with quorum acks and fsync, the metadata service, a frontend) in a temporary data
  * directory on free ports, and stops it at the end; with --endpoint it drives a running one.
  *   1. throughput: producers and consumers at once on one queue, 1 KiB messages;
- *   2. latency at low load: one message at a time, from the start of `send` to the start of the
- *      consumer's handler.
- * The last line printed is JSON: sends/s, receive+delete/s, latency p50/p99 and each process's
+ *   2. the same two halves one after the other, as other brokers are usually measured: every
+ *      message sent first (sends/s alone), then the backlog drained (receive+delete/s alone);
+ *   3. latency at low load: one message at a time, from the start of `send` to the start of the
+ *      consumer's handler, with --latency-gap-ms between messages so the consumer is waiting when
+ *      each one comes (no load means no queueing), after --latency-warmup untimed messages (the
+ *      processes' code for this path is compiled by then, as in any long-running deployment).
+ * The last line printed is JSON: sends/s and receive+delete/s of the concurrent run, the same
+ * of the separate halves (`sendOnlyPerSec`, `drainPerSec`), latency p50/p99 and each process's
  * peak resident memory (VmHWM of the launcher's children and of this process).
  *   npm run bench -- [--messages N] [--size BYTES] [--producers P] [--consumers C] [--in-flight W]
  *                    [--consumer-concurrency N] [--receive-batch N]
- *                    [--latency-samples N] [--batch-entries N] [--batches-in-flight N] [--replicas R] [--frontends F]
+ *                    [--latency-samples N] [--latency-warmup N] [--latency-gap-ms MS] [--batch-entries N] [--batches-in-flight N] [--replicas R] [--frontends F]
  *                    [--endpoint URL (--access-key K --secret-key S | --data-dir DIR)] [--region R]
  * With --endpoint, --data-dir names a running `npm start`'s data directory: its run.json lists the
  * backend nodes, whose peak memory is then reported too, and the key to sign with.
@@ -33,6 +38,8 @@ const { values } = parseArgs({
     'consumer-concurrency': { type: 'string', default: '1000' },
     'receive-batch': { type: 'string', default: '250' },
     'latency-samples': { type: 'string', default: '1000' },
+    'latency-warmup': { type: 'string', default: '2000' },
+    'latency-gap-ms': { type: 'string', default: '10' },
     'batch-entries': { type: 'string', default: '1000' },
     'batches-in-flight': { type: 'string', default: '4' },
     replicas: { type: 'string', default: '3' },
@@ -63,6 +70,18 @@ const inFlight = positiveInteger('in-flight');
 const consumerConcurrency = positiveInteger('consumer-concurrency');
 const receiveBatch = positiveInteger('receive-batch');
 const latencySamples = positiveInteger('latency-samples');
+/** A non-negative integer flag (0 allowed). */
+function countFlag(name: string): number {
+  const text = values[name as keyof typeof values] as string;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) {
+    process.stderr.write(`--${name} must be a non-negative integer, not "${text}"\n`);
+    process.exit(2);
+  }
+  return n;
+}
+const latencyWarmup = countFlag('latency-warmup');
+const latencyGapMs = countFlag('latency-gap-ms');
 const batchEntries = positiveInteger('batch-entries');
 const batchesInFlight = positiveInteger('batches-in-flight');
 
@@ -115,13 +134,13 @@ function cpuSeconds(pid: number): number {
 }
 
 /** CPU used per process since `before`, in ms per 1,000 messages: the cost, whatever else the machine is doing. */
-function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<string, number>, messages: number): string {
+function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<string, number>, messages: number, what = 'sent, received and deleted'): string {
   const parts: string[] = [];
   for (const { pid, name } of processes) {
     const used = cpuSeconds(pid) - (before.get(name) ?? 0);
     parts.push(`${name} ${Math.round((used * 1000 * 1000) / messages)}`);
   }
-  return `CPU ms per 1,000 messages (sent, received and deleted): ${parts.join(', ')}`;
+  return `CPU ms per 1,000 messages (${what}): ${parts.join(', ')}`;
 }
 
 function cpuSnapshot(processes: Array<{ pid: number; name: string }>): Map<string, number> {
@@ -174,6 +193,46 @@ async function throughput(options: ConveyorOptions, queueName: string): Promise<
   return { sendPerSec: Math.round(total / sendSeconds), receiveDeletePerSec: Math.round(received / consumeSeconds) };
 }
 
+/** Sends every message first, then drains the backlog: each half's rate alone. */
+async function separateHalves(options: ConveyorOptions, queueName: string, measured: Array<{ pid: number; name: string }>): Promise<{ sendOnlyPerSec: number; drainPerSec: number }> {
+  const clients = Array.from({ length: Math.max(producers, consumers) }, () => new Conveyor(options));
+  await clients[0]!.createQueue(queueName);
+  let cpuBefore = cpuSnapshot(measured);
+  const sendStart = performance.now();
+  let next = 0;
+  await Promise.all(
+    clients.slice(0, producers).map(async (client) => {
+      const queue = client.queue(queueName);
+      const window = async (): Promise<void> => {
+        while (next < total) await queue.send(bodyOf(next++));
+      };
+      await Promise.all(Array.from({ length: Math.ceil(inFlight / producers) }, window));
+    }),
+  );
+  const sendSeconds = (performance.now() - sendStart) / 1000;
+  log(`sent ${total} (no consumers) in ${sendSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'sent')}`);
+  cpuBefore = cpuSnapshot(measured);
+  let received = 0;
+  let allReceived: () => void = () => undefined;
+  const receivedAll = new Promise<void>((resolve) => (allReceived = resolve));
+  const drainStart = performance.now();
+  const running = clients.slice(0, consumers).map((c) =>
+    c.queue(queueName).consume(() => {
+      received += 1;
+      if (received === total) allReceived();
+    }, { concurrency: consumerConcurrency, batchSize: receiveBatch, waitSeconds: 1, onError: (e, stage) => log(`consumer ${stage} error: ${(e as Error).message}`) }),
+  );
+  const timeout = setTimeout(() => allReceived(), 120_000);
+  await receivedAll;
+  clearTimeout(timeout);
+  await Promise.all(running.map((c) => c.stop())); // waits for the last deletes
+  const drainSeconds = (performance.now() - drainStart) / 1000;
+  log(`drained ${received} (received and deleted) in ${drainSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'received and deleted')}`);
+  await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
+  await Promise.all(clients.map((c) => c.close()));
+  return { sendOnlyPerSec: Math.round(total / sendSeconds), drainPerSec: Math.round(received / drainSeconds) };
+}
+
 async function latency(options: ConveyorOptions, queueName: string): Promise<{ p50: number; p99: number }> {
   const conveyor = new Conveyor(options);
   const queue = await conveyor.createQueue(queueName);
@@ -188,11 +247,12 @@ async function latency(options: ConveyorOptions, queueName: string): Promise<{ p
     arrived?.();
   }, { concurrency: 1, batchSize: 1, waitSeconds: 20 });
   await new Promise((r) => setTimeout(r, 200)); // the long poll is waiting
-  for (let i = 0; i < latencySamples; i++) {
+  for (let i = 0; i < latencyWarmup + latencySamples; i++) {
     const got = new Promise<void>((resolve) => (arrived = resolve));
-    sentAt.set(i, performance.now());
+    if (i >= latencyWarmup) sentAt.set(i, performance.now());
     await queue.send(bodyOf(i));
     await Promise.race([got, new Promise((r) => setTimeout(r, 5_000))]);
+    if (latencyGapMs > 0) await new Promise((r) => setTimeout(r, latencyGapMs));
   }
   await consumer.stop();
   await queue.deleteQueue().catch(() => undefined);
@@ -250,14 +310,16 @@ try {
   const cpuBefore = cpuSnapshot(measured);
   const { sendPerSec, receiveDeletePerSec } = await throughput(options, `bench-${suffix}`);
   log(cpuReport(measured, cpuBefore, total));
-  log(`latency: ${latencySamples} messages one at a time`);
+  log('the same, in two halves: every message sent, then the backlog drained');
+  const { sendOnlyPerSec, drainPerSec } = await separateHalves(options, `bench-halves-${suffix}`, measured);
+  log(`latency: ${latencySamples} messages one at a time, ${latencyGapMs} ms apart, after ${latencyWarmup} untimed`);
   const { p50, p99 } = await latency(options, `bench-latency-${suffix}`);
   sample();
   clearInterval(sampler);
   const self = peakRssMb(process.pid);
   if (self !== undefined) peaks.bench = self;
-  log(`sends/s ${sendPerSec}, receive+delete/s ${receiveDeletePerSec}, e2e latency p50 ${p50} ms, p99 ${p99} ms`);
-  console.log(JSON.stringify({ sendPerSec, receiveDeletePerSec, e2eLatencyP50Ms: p50, e2eLatencyP99Ms: p99, peakRssMb: peaks }));
+  log(`sends/s ${sendPerSec}, receive+delete/s ${receiveDeletePerSec} (at once); alone: sends/s ${sendOnlyPerSec}, drain ${drainPerSec}/s; e2e latency p50 ${p50} ms, p99 ${p99} ms`);
+  console.log(JSON.stringify({ sendPerSec, receiveDeletePerSec, sendOnlyPerSec, drainPerSec, e2eLatencyP50Ms: p50, e2eLatencyP99Ms: p99, peakRssMb: peaks }));
 } finally {
   clearInterval(sampler);
   await cluster?.stop();
