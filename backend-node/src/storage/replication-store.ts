@@ -67,7 +67,13 @@ export class ReplicationStore {
     return out;
   }
 
-  /** One synced batch. Records are persisted before anything is acknowledged on their strength. */
+  /**
+   * One batch, synced when it carries log records: records are persisted before anything is
+   * acknowledged on their strength. A batch of applied state alone (with its checkpoint) is not
+   * synced: it is derived from records already on disk, a crash that loses it leaves the older
+   * checkpoint and state together, and the records past that checkpoint are applied again. Any
+   * later synced write (records, trims) syncs it too, since LevelDB's log is written in order.
+   */
   async write(batch: NodeBatch): Promise<void> {
     const ops = this.db.batch();
     for (const item of batch.entries ?? []) ops.put(logKey(item.offset), item.bytes);
@@ -78,7 +84,7 @@ export class ReplicationStore {
       }
     }
     if (batch.checkpoint) ops.put(REPLICATION_KEY, packr.pack(batch.checkpoint));
-    await ops.write({ sync: true });
+    await ops.write({ sync: (batch.entries?.length ?? 0) > 0 });
   }
 
   /** Deletes log records at and after `from` (a follower's divergent suffix), with the new checkpoint. */
