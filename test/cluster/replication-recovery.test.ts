@@ -1,9 +1,11 @@
 /**
  * Recovery of a replicated cluster: a restart of every node and of ZooKeeper keeps every
  * acknowledged message with its receive count; a node that lost its disk rejoins from a snapshot
- * and can then lead; malformed replication requests are refused and change nothing.
+ * and can then lead; bodies copied out of trimmed log records are deleted with their messages;
+ * malformed replication requests are refused and change nothing.
  */
 import { rm } from 'node:fs/promises';
+import { Level } from 'level';
 import { request } from 'undici';
 import t, { type Test } from 'tap';
 import { decodeNative, encodeNative, NATIVE_CONTENT_TYPE, type NativeError } from '@conveyor/client-sdk/wire';
@@ -137,6 +139,45 @@ t.test('a node that lost its data rejoins from a snapshot and can then lead', as
   const seen = new Set((await drain(client, 'snap')).map((m) => m.body));
   const missing = [...first, ...second].filter((b) => !seen.has(b));
   t.same(missing.slice(0, 10), [], `every message, bodies included, is served by the rebuilt leader (${missing.length} missing of ${first.length + second.length})`);
+});
+
+/** Keys of message bodies stored apart from the log (`b!<id>`) in a stopped node's database. */
+async function bodyKeys(dataDir: string): Promise<string[]> {
+  const db = new Level<string, Buffer>(dataDir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+  await db.open();
+  try {
+    return await db.keys({ gte: 'b!', lt: 'b"' }).all();
+  } finally {
+    await db.close();
+  }
+}
+
+t.test('bodies copied out of trimmed log records are deleted with their messages, on every node', async (t) => {
+  const { cluster, client } = await openCluster(t);
+  await client.call('CreateQueue', { queue: 'kept' });
+  await client.call('CreateQueue', { queue: 'churn' });
+  // Still in the queue when their records are trimmed: their bodies get keys of their own.
+  const kept = await sendMany(client, 'kept', 200, 'k');
+  const keptEnd = (await cluster.status((await cluster.waitForLeader()).id)).logEnd;
+  // Records enough for every node to trim past them; these messages go before theirs are trimmed.
+  const churn = await sendMany(client, 'churn', 12_000, 'c');
+  t.equal((await drain(client, 'churn')).length, churn.length, 'the churn queue drains');
+  const { id: leader } = await cluster.waitForLeader();
+  await cluster.waitFor(async () => {
+    const all = await Promise.all(cluster.nodes.map((n) => cluster.status(n.id)));
+    return all.every((s) => s.logStart > keptEnd) ? true : undefined;
+  }, 30_000, `every node to trim its log past offset ${keptEnd}`);
+
+  const back = await drain(client, 'kept');
+  t.same(back.map((m) => m.body).sort(), [...kept].sort(), 'the kept messages come back whole, from their copied bodies');
+  // Every node's state on disk up to the leader's log end, then a clean stop of each.
+  const end = (await cluster.status(leader)).logEnd;
+  await cluster.waitFor(async () => {
+    const all = await Promise.all(cluster.nodes.map((n) => cluster.status(n.id)));
+    return all.every((s) => s.appliedEnd >= end) ? true : undefined;
+  }, 30_000, `every node to write its state up to offset ${end}`);
+  for (const node of cluster.nodes) await cluster.stopNode(node.id);
+  for (const node of cluster.nodes) t.same(await bodyKeys(node.dataDir), [], `node ${node.id} keeps no body of a deleted message`);
 });
 
 t.test('malformed or misdirected replication requests are refused with typed errors', async (t) => {

@@ -6,6 +6,7 @@
 import { Packr } from 'msgpackr';
 import type { Level } from 'level';
 import { decodeMeta } from './meta-encoding.ts';
+import { LoggedBodyDelete, type WriteValue } from './mutation-encoding.ts';
 import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
 
@@ -29,7 +30,7 @@ export interface LoadedLog {
 }
 
 /** An already-encoded write set: key → value, or null to delete. */
-export type EncodedWrites = Map<string, Buffer | null>;
+export type EncodedWrites = Map<string, WriteValue>;
 
 export interface NodeBatch {
   entries?: readonly LogItem[];
@@ -77,10 +78,14 @@ export class ReplicationStore {
   async write(batch: NodeBatch): Promise<void> {
     const ops = this.db.batch();
     for (const item of batch.entries ?? []) ops.put(logKey(item.offset), item.bytes);
+    const logStart = batch.checkpoint?.logStart;
     for (const set of batch.state ?? []) {
       for (const [key, value] of set) {
         if (value === null) ops.del(key);
-        else ops.put(key, value);
+        else if (value instanceof LoggedBodyDelete) {
+          // Without the log start in this batch, a copy may exist: delete to be safe.
+          if (logStart === undefined || value.logRef < logStart) ops.del(key);
+        } else ops.put(key, value);
       }
     }
     if (batch.checkpoint) ops.put(REPLICATION_KEY, packr.pack(batch.checkpoint));
@@ -99,7 +104,7 @@ export class ReplicationStore {
   async trimBefore(before: number, checkpoint: ReplicationCheckpoint, extra: EncodedWrites = new Map()): Promise<void> {
     const ops = this.db.batch();
     for (const [key, value] of extra) {
-      if (value === null) ops.del(key);
+      if (value === null || value instanceof LoggedBodyDelete) ops.del(key);
       else ops.put(key, value);
     }
     ops.put(REPLICATION_KEY, packr.pack(checkpoint));
