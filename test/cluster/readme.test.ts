@@ -59,10 +59,10 @@ function run(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number; o
 
 /** Smoke-test sizes for each benchmark script (the README's sizes take minutes). */
 const SMALL_BENCH: Readonly<Record<string, string>> = {
-  bench: '--messages 2000 --latency-samples 20',
+  bench: '--messages 2000 --latency-samples 20 --latency-warmup 20',
   'bench:engine': '--messages 2000',
   'bench:replication': '--messages 2000 --latency-samples 20',
-  'bench:frontend': '--messages 2000',
+  'bench:frontend': '--messages 2000 --warmup 1000',
 };
 
 /** A README benchmark line at smoke-test size: its own flags, then smaller counts (the last value of a flag wins). */
