@@ -518,7 +518,7 @@ export class QueueStateMachine {
       state.add(meta, ts);
       state.record.nextSeq = Math.max(state.record.nextSeq, m.seq + 1);
       if (m.sequenceNumber !== undefined) state.record.nextSequenceNumber = Math.max(state.record.nextSequenceNumber, Number(m.sequenceNumber) + 1);
-      out.push({ op: 'putMeta', queueId, meta });
+      out.push({ op: 'putMeta', queueId, meta, created: true });
       if (logOffset === undefined) out.push({ op: 'putBody', messageId: m.id, body: m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body } });
       if (m.dedupKey !== undefined) {
         const entry: DedupEntry = { messageId: m.id, expiresAt: ts + LIMITS.dedupWindowMs };
@@ -565,7 +565,7 @@ export class QueueStateMachine {
         };
         if (dlq.fifo) moved.sequenceNumber = sequenceNumberText(dlq.record.nextSequenceNumber++);
         dlq.add(moved, record.ts);
-        out.push({ op: 'putMeta', queueId: dlq.record.queueId, meta: moved });
+        out.push({ op: 'putMeta', queueId: dlq.record.queueId, meta: moved, created: true });
       }
       out.push({ op: 'putQueue', queue: dlq.record });
     }

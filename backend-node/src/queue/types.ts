@@ -101,7 +101,8 @@ export type StoreMutation =
   | { op: 'putQueue'; queue: QueueRecord }
   | { op: 'delQueue'; queueId: number }
   | { op: 'putQueueIdFloor'; nextQueueId: number }
-  | { op: 'putMeta'; queueId: number; meta: MessageMeta }
+  /** `created`: the meta of a new message, whose key no earlier write can have stored. */
+  | { op: 'putMeta'; queueId: number; meta: MessageMeta; created?: true }
   | { op: 'delMeta'; queueId: number; seq: number }
   | { op: 'putBody'; messageId: string; body: MessageBody }
   | { op: 'delBody'; messageId: string; logRef?: number }

@@ -7,7 +7,7 @@
  */
 import type { QueueStateMachine } from '../queue/state-machine.ts';
 import type { StoreMutation } from '../queue/types.ts';
-import { toWriteSet } from '../storage/mutation-encoding.ts';
+import { foldWrite, toWriteSet } from '../storage/mutation-encoding.ts';
 import { decodeLogEntry, type EncodedWrites, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
@@ -226,7 +226,7 @@ export class Follower {
       if (!this.unwritten) {
         this.unwritten = writes;
         this.unwrittenSince = Date.now();
-      } else for (const [key, value] of writes) this.unwritten.set(key, value);
+      } else for (const [key, value] of writes) foldWrite(this.unwritten, key, value);
     }
     // An answer that brought nothing new (the fetch waited its time out) writes what waits.
     const idle = entries.length === 0 && mutations.length === 0;

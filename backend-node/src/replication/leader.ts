@@ -12,7 +12,7 @@
 import { ConveyorError } from '@conveyor/client-sdk/wire';
 import type { CommitPipeline } from '../engine/engine.ts';
 import type { QueueLogRecord, StoreMutation } from '../queue/types.ts';
-import { toWriteSet } from '../storage/mutation-encoding.ts';
+import { foldWrite, toWriteSet } from '../storage/mutation-encoding.ts';
 import type { EncodedWrites } from '../storage/replication-store.ts';
 import { divergence } from './epoch-cache.ts';
 import { LeaderBookkeeping } from './leader-bookkeeping.ts';
@@ -67,11 +67,11 @@ const TRIM_MIN_RECORDS = 1_000;
 const MAX_LOG_RECORDS = 500_000;
 const TRIM_INTERVAL_MS = 2_000;
 
-/** The committed records' write sets as one, later records winning: a key written by several records is stored once. */
+/** The committed records' write sets as one, later records winning: a key written by several records is stored once (foldWrite). */
 function mergeWrites(committed: ReadonlyArray<{ writes: EncodedWrites }>): EncodedWrites[] {
   if (committed.length <= 1) return committed.map((c) => c.writes);
   const merged: EncodedWrites = new Map(committed[0]!.writes);
-  for (let i = 1; i < committed.length; i++) for (const [key, value] of committed[i]!.writes) merged.set(key, value);
+  for (let i = 1; i < committed.length; i++) for (const [key, value] of committed[i]!.writes) foldWrite(merged, key, value);
   return [merged];
 }
 

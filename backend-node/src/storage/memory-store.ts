@@ -6,7 +6,7 @@ import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, QueueRecord, StoreMutation } from '../queue/types.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix } from './keys.ts';
 import { decodeMeta } from './meta-encoding.ts';
-import { LoggedBodyDelete, toWriteSet } from './mutation-encoding.ts';
+import { putBytes, toWriteSet } from './mutation-encoding.ts';
 import type { QueueStore, StoredQueue } from './queue-store.ts';
 
 export class MemoryQueueStore implements QueueStore {
@@ -38,8 +38,9 @@ export class MemoryQueueStore implements QueueStore {
     const set = toWriteSet(mutations);
     await Promise.resolve();
     for (const [key, value] of set) {
-      if (value === null || value instanceof LoggedBodyDelete) this.data.delete(key);
-      else this.data.set(key, value);
+      const bytes = putBytes(value);
+      if (bytes === undefined) this.data.delete(key);
+      else this.data.set(key, bytes);
     }
     this.writes += 1;
   }

@@ -14,27 +14,66 @@ export class LoggedBodyDelete {
   constructor(readonly logRef: number) {}
 }
 
-/** A key's new value: bytes, null to delete it, or a body delete that depends on trimming. */
-export type WriteValue = Buffer | null | LoggedBodyDelete;
+/**
+ * A put of a key that no earlier batch can have written: a new message's meta (a queue's
+ * sequence numbers are never reused, nor are queue ids). Deleted again before its batch is
+ * written, it leaves nothing to write, not even a tombstone (see foldWrite).
+ */
+export class NewKeyPut {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/** A key's new value: bytes (new or not), null to delete it, or a body delete that depends on trimming. */
+export type WriteValue = Buffer | NewKeyPut | null | LoggedBodyDelete;
+
+/** The bytes a value puts, or undefined for a delete. */
+export function putBytes(value: WriteValue): Buffer | undefined {
+  if (value === null || value instanceof LoggedBodyDelete) return undefined;
+  return value instanceof NewKeyPut ? value.bytes : value;
+}
+
+/**
+ * Sets `key` in a write set that has not been written yet, the later write winning. A key put
+ * as new stays new through later puts, and a delete of it drops the key from the set: a message
+ * sent, received and deleted before its state is written costs the disk nothing.
+ */
+export function foldWrite(set: Map<string, WriteValue>, key: string, value: WriteValue): void {
+  const earlier = set.get(key);
+  if (earlier instanceof NewKeyPut) {
+    if (value === null) {
+      set.delete(key);
+      return;
+    }
+    if (Buffer.isBuffer(value)) {
+      set.set(key, new NewKeyPut(value));
+      return;
+    }
+  }
+  set.set(key, value);
+}
 
 /**
  * Folds a group commit's mutations into one write set: the last write to a key wins, so a meta
- * rewritten by five receives in one batch is stored once. Values are encoded now, when the batch
+ * rewritten by five receives in one batch is stored once (and a new one deleted in it, not at all). Values are encoded now, when the batch
  * is taken, and so hold the state as of the batch's end.
  */
 export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, WriteValue> {
   const set = new Map<string, WriteValue>();
   for (const m of mutations) {
     switch (m.op) {
-      case 'putQueue': set.set(queueKey(m.queue.queueId), pack(m.queue)); break;
-      case 'delQueue': set.set(queueKey(m.queueId), null); break;
-      case 'putQueueIdFloor': set.set(QUEUE_ID_FLOOR_KEY, pack(m.nextQueueId)); break;
-      case 'putMeta': set.set(metaKey(m.queueId, m.meta.seq), encodeMeta(m.meta)); break;
-      case 'delMeta': set.set(metaKey(m.queueId, m.seq), null); break;
-      case 'putBody': set.set(bodyKey(m.messageId), pack(m.body)); break;
-      case 'delBody': set.set(bodyKey(m.messageId), m.logRef === undefined ? null : new LoggedBodyDelete(m.logRef)); break;
-      case 'putDedup': set.set(dedupKey(m.queueId, m.key), pack(m.entry)); break;
-      case 'delDedup': set.set(dedupKey(m.queueId, m.key), null); break;
+      case 'putQueue': foldWrite(set, queueKey(m.queue.queueId), pack(m.queue)); break;
+      case 'delQueue': foldWrite(set, queueKey(m.queueId), null); break;
+      case 'putQueueIdFloor': foldWrite(set, QUEUE_ID_FLOOR_KEY, pack(m.nextQueueId)); break;
+      case 'putMeta': {
+        const bytes = encodeMeta(m.meta);
+        foldWrite(set, metaKey(m.queueId, m.meta.seq), m.created ? new NewKeyPut(bytes) : bytes);
+        break;
+      }
+      case 'delMeta': foldWrite(set, metaKey(m.queueId, m.seq), null); break;
+      case 'putBody': foldWrite(set, bodyKey(m.messageId), pack(m.body)); break;
+      case 'delBody': foldWrite(set, bodyKey(m.messageId), m.logRef === undefined ? null : new LoggedBodyDelete(m.logRef)); break;
+      case 'putDedup': foldWrite(set, dedupKey(m.queueId, m.key), pack(m.entry)); break;
+      case 'delDedup': foldWrite(set, dedupKey(m.queueId, m.key), null); break;
     }
   }
   return set;

@@ -6,7 +6,7 @@
 import { Packr } from 'msgpackr';
 import type { Level } from 'level';
 import { decodeMeta } from './meta-encoding.ts';
-import { LoggedBodyDelete, type WriteValue } from './mutation-encoding.ts';
+import { LoggedBodyDelete, putBytes, type WriteValue } from './mutation-encoding.ts';
 import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
 
@@ -81,11 +81,14 @@ export class ReplicationStore {
     const logStart = batch.checkpoint?.logStart;
     for (const set of batch.state ?? []) {
       for (const [key, value] of set) {
-        if (value === null) ops.del(key);
-        else if (value instanceof LoggedBodyDelete) {
+        if (value instanceof LoggedBodyDelete) {
           // Without the log start in this batch, a copy may exist: delete to be safe.
           if (logStart === undefined || value.logRef < logStart) ops.del(key);
-        } else ops.put(key, value);
+          continue;
+        }
+        const bytes = putBytes(value);
+        if (bytes === undefined) ops.del(key);
+        else ops.put(key, bytes);
       }
     }
     if (batch.checkpoint) ops.put(REPLICATION_KEY, packr.pack(batch.checkpoint));
@@ -104,8 +107,9 @@ export class ReplicationStore {
   async trimBefore(before: number, checkpoint: ReplicationCheckpoint, extra: EncodedWrites = new Map()): Promise<void> {
     const ops = this.db.batch();
     for (const [key, value] of extra) {
-      if (value === null || value instanceof LoggedBodyDelete) ops.del(key);
-      else ops.put(key, value);
+      const bytes = putBytes(value);
+      if (bytes === undefined) ops.del(key);
+      else ops.put(key, bytes);
     }
     ops.put(REPLICATION_KEY, packr.pack(checkpoint));
     await ops.write({ sync: true });

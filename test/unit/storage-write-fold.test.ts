@@ -1,0 +1,85 @@
+/**
+ * Folding state writes before they reach the disk (storage/mutation-encoding.ts): whatever the
+ * order of puts and deletes, writing the folded set leaves the disk as writing each one in turn
+ * would, provided keys put as new were not on the disk before; and it writes fewer operations.
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import { LoggedBodyDelete, NewKeyPut, foldWrite, putBytes, toWriteSet, type WriteValue } from '../../backend-node/src/storage/mutation-encoding.ts';
+import { metaKey } from '../../backend-node/src/storage/keys.ts';
+import type { MessageMeta } from '../../backend-node/src/queue/types.ts';
+
+/** One write to one of a few keys; `new` puts are only made to keys that are not on the disk. */
+type Op = { key: number; kind: 'new' | 'put' | 'del'; byte: number };
+
+/** Writes a value to a model disk the way the stores do (no log here: every delete deletes). */
+function writeTo(disk: Map<string, number>, key: string, value: WriteValue): number {
+  const bytes = putBytes(value);
+  if (bytes === undefined) disk.delete(key);
+  else disk.set(key, bytes[0]!);
+  return 1;
+}
+
+const opsArb = fc.array(fc.record({ key: fc.integer({ min: 0, max: 4 }), kind: fc.constantFrom('new' as const, 'put' as const, 'del' as const), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 40 });
+
+t.test('writing the folded set leaves the disk as writing every operation in turn', async (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 5 }), opsArb, (onDisk, rawOps) => {
+      const initial = new Map(onDisk.map((k): [string, number] => [`k${k}`, 7]));
+      // A `new` put names a key that no write has stored: not on the disk and not put before here.
+      const seen = new Set(initial.keys());
+      const ops: Op[] = rawOps.map((op) => {
+        const key = `k${op.key}`;
+        const kind = op.kind === 'new' && seen.has(key) ? 'put' : op.kind;
+        if (kind !== 'del') seen.add(key);
+        return { ...op, kind };
+      });
+      const valueOf = (op: Op): WriteValue => (op.kind === 'del' ? null : op.kind === 'new' ? new NewKeyPut(Buffer.from([op.byte])) : Buffer.from([op.byte]));
+
+      const oneByOne = new Map(initial);
+      for (const op of ops) writeTo(oneByOne, `k${op.key}`, valueOf(op));
+
+      const set = new Map<string, WriteValue>();
+      for (const op of ops) foldWrite(set, `k${op.key}`, valueOf(op));
+      const folded = new Map(initial);
+      let written = 0;
+      for (const [key, value] of set) written += writeTo(folded, key, value);
+
+      return JSON.stringify([...folded].sort()) === JSON.stringify([...oneByOne].sort()) && written <= ops.length;
+    }),
+    { numRuns: 2_000 },
+  );
+  t.pass('2,000 generated sequences agree');
+});
+
+t.test('a new key deleted before it is written costs nothing; an older key costs its delete', async (t) => {
+  const set = new Map<string, WriteValue>();
+  foldWrite(set, 'fresh', new NewKeyPut(Buffer.from([1])));
+  foldWrite(set, 'fresh', Buffer.from([2])); // a receive rewrites it
+  t.ok(set.get('fresh') instanceof NewKeyPut, 'a new key stays new through later puts');
+  t.same(putBytes(set.get('fresh')!), Buffer.from([2]), 'with the latest bytes');
+  foldWrite(set, 'fresh', null);
+  t.notOk(set.has('fresh'), 'deleted before it was written: nothing to write');
+  foldWrite(set, 'old', Buffer.from([3]));
+  foldWrite(set, 'old', null);
+  t.equal(set.get('old'), null, 'a key that may be on the disk keeps its delete');
+  const body = new LoggedBodyDelete(5);
+  foldWrite(set, 'body', body);
+  t.equal(set.get('body'), body, 'a body delete is kept as it is (decided when written)');
+});
+
+t.test("toWriteSet: a sent message's meta is new; received and deleted in the same set, it leaves no write", async (t) => {
+  const meta = { seq: 9, id: 'm-9', sentAt: 1, enqueuedAt: 1, visibleAt: 1, receiveCount: 0, firstReceiveAt: 0, receivedAt: 0, nonce: 0, md5OfBody: 'x', logRef: 3 } as MessageMeta;
+  const sent = toWriteSet([{ op: 'putMeta', queueId: 1, meta, created: true }]);
+  t.ok(sent.get(metaKey(1, 9)) instanceof NewKeyPut, 'the send puts a new key');
+  const all = toWriteSet([
+    { op: 'putMeta', queueId: 1, meta, created: true },
+    { op: 'putMeta', queueId: 1, meta: { ...meta, receiveCount: 1 } },
+    { op: 'delMeta', queueId: 1, seq: 9 },
+    { op: 'delBody', messageId: 'm-9', logRef: 3 },
+  ]);
+  t.notOk(all.has(metaKey(1, 9)), 'no meta write at all');
+  t.ok(all.get('b!m-9') instanceof LoggedBodyDelete, 'the body delete waits for the write to decide');
+  const updated = toWriteSet([{ op: 'putMeta', queueId: 1, meta }, { op: 'delMeta', queueId: 1, seq: 9 }]);
+  t.equal(updated.get(metaKey(1, 9)), null, 'a meta written earlier is deleted');
+});
