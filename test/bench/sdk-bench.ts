@@ -157,35 +157,51 @@ function bodyOf(i: number): string {
   return head + 'x'.repeat(Math.max(0, size - head.length));
 }
 
-async function throughput(options: ConveyorOptions, queueName: string): Promise<{ sendPerSec: number; receiveDeletePerSec: number }> {
-  const clients = Array.from({ length: Math.max(producers, consumers) }, () => new Conveyor(options));
-  await clients[0]!.createQueue(queueName);
+/** Sends every message through the producers' clients, `inFlight` sends at a time; resolves when all are acknowledged. */
+async function produce(clients: Conveyor[], queueName: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    clients.slice(0, producers).map(async (client) => {
+      const queue = client.queue(queueName);
+      const window = async (): Promise<void> => {
+        while (next < total) await queue.send(bodyOf(next++));
+      };
+      await Promise.all(Array.from({ length: Math.ceil(inFlight / producers) }, window));
+    }),
+  );
+}
+
+/** Starts the consumers; `done` resolves once every message was handled (or after 2 minutes) and the last deletes are in. */
+function consumeAll(clients: Conveyor[], queueName: string): { done: Promise<number> } {
   let received = 0;
   let allReceived: () => void = () => undefined;
   const receivedAll = new Promise<void>((resolve) => (allReceived = resolve));
-  const consumeStart = performance.now();
   const running = clients.slice(0, consumers).map((c) =>
     c.queue(queueName).consume(() => {
       received += 1;
       if (received === total) allReceived();
     }, { concurrency: consumerConcurrency, batchSize: receiveBatch, waitSeconds: 1, onError: (e, stage) => log(`consumer ${stage} error: ${(e as Error).message}`) }),
   );
+  const done = (async (): Promise<number> => {
+    const timeout = setTimeout(() => allReceived(), 120_000);
+    await receivedAll;
+    clearTimeout(timeout);
+    await Promise.all(running.map((c) => c.stop())); // waits for the last deletes
+    return received;
+  })();
+  return { done };
+}
+
+async function throughput(options: ConveyorOptions, queueName: string): Promise<{ sendPerSec: number; receiveDeletePerSec: number }> {
+  const clients = Array.from({ length: Math.max(producers, consumers) }, () => new Conveyor(options));
+  await clients[0]!.createQueue(queueName);
+  const consumeStart = performance.now();
+  const consuming = consumeAll(clients, queueName);
   const sendStart = performance.now();
-  let next = 0;
-  const producer = async (client: Conveyor): Promise<void> => {
-    const queue = client.queue(queueName);
-    const window = async (): Promise<void> => {
-      while (next < total) await queue.send(bodyOf(next++));
-    };
-    await Promise.all(Array.from({ length: Math.ceil(inFlight / producers) }, window));
-  };
-  await Promise.all(clients.slice(0, producers).map(producer));
+  await produce(clients, queueName);
   const sendSeconds = (performance.now() - sendStart) / 1000;
   log(`sent ${total} in ${sendSeconds.toFixed(2)} s`);
-  const timeout = setTimeout(() => allReceived(), 120_000);
-  await receivedAll;
-  clearTimeout(timeout);
-  await Promise.all(running.map((c) => c.stop())); // waits for the last deletes
+  const received = await consuming.done;
   const consumeSeconds = (performance.now() - consumeStart) / 1000;
   log(`received and deleted ${received} in ${consumeSeconds.toFixed(2)} s`);
   await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
@@ -199,33 +215,12 @@ async function separateHalves(options: ConveyorOptions, queueName: string, measu
   await clients[0]!.createQueue(queueName);
   let cpuBefore = cpuSnapshot(measured);
   const sendStart = performance.now();
-  let next = 0;
-  await Promise.all(
-    clients.slice(0, producers).map(async (client) => {
-      const queue = client.queue(queueName);
-      const window = async (): Promise<void> => {
-        while (next < total) await queue.send(bodyOf(next++));
-      };
-      await Promise.all(Array.from({ length: Math.ceil(inFlight / producers) }, window));
-    }),
-  );
+  await produce(clients, queueName);
   const sendSeconds = (performance.now() - sendStart) / 1000;
   log(`sent ${total} (no consumers) in ${sendSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'sent')}`);
   cpuBefore = cpuSnapshot(measured);
-  let received = 0;
-  let allReceived: () => void = () => undefined;
-  const receivedAll = new Promise<void>((resolve) => (allReceived = resolve));
   const drainStart = performance.now();
-  const running = clients.slice(0, consumers).map((c) =>
-    c.queue(queueName).consume(() => {
-      received += 1;
-      if (received === total) allReceived();
-    }, { concurrency: consumerConcurrency, batchSize: receiveBatch, waitSeconds: 1, onError: (e, stage) => log(`consumer ${stage} error: ${(e as Error).message}`) }),
-  );
-  const timeout = setTimeout(() => allReceived(), 120_000);
-  await receivedAll;
-  clearTimeout(timeout);
-  await Promise.all(running.map((c) => c.stop())); // waits for the last deletes
+  const received = await consumeAll(clients, queueName).done;
   const drainSeconds = (performance.now() - drainStart) / 1000;
   log(`drained ${received} (received and deleted) in ${drainSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'received and deleted')}`);
   await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
