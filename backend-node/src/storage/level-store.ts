@@ -4,7 +4,7 @@ import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix, prefixEnd } from './keys.ts';
 import { decodeMeta } from './meta-encoding.ts';
-import { putBytes, toWriteSet } from './mutation-encoding.ts';
+import { forEachWrite, toWriteSet } from './mutation-encoding.ts';
 import { StorageError, type QueueStore, type StoredQueue } from './queue-store.ts';
 import { ReplicationStore } from './replication-store.ts';
 
@@ -67,11 +67,8 @@ export class LevelQueueStore implements QueueStore {
 
   async write(mutations: readonly StoreMutation[]): Promise<void> {
     const batch = this.db.batch();
-    for (const [key, value] of toWriteSet(mutations)) {
-      const bytes = putBytes(value); // one node: bodies have keys of their own, so every delete is one
-      if (bytes === undefined) batch.del(key);
-      else batch.put(key, bytes);
-    }
+    // One node: no log, so bodies have keys of their own and every delete deletes.
+    forEachWrite(toWriteSet(mutations), undefined, (key, bytes) => void batch.put(key, bytes), (key) => void batch.del(key));
     // One synced write per group commit: callers are answered only after this resolves.
     await batch.write({ sync: true });
   }

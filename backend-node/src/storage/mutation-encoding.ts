@@ -26,10 +26,17 @@ export class NewKeyPut {
 /** A key's new value: bytes (new or not), null to delete it, or a body delete that depends on trimming. */
 export type WriteValue = Buffer | NewKeyPut | null | LoggedBodyDelete;
 
-/** The bytes a value puts, or undefined for a delete. */
-export function putBytes(value: WriteValue): Buffer | undefined {
-  if (value === null || value instanceof LoggedBodyDelete) return undefined;
-  return value instanceof NewKeyPut ? value.bytes : value;
+/**
+ * Hands each write of a set to `put` or `del`. `logStart` is the log start written in the same
+ * batch, which decides body deletes; undefined where there is none (every delete then deletes).
+ */
+export function forEachWrite(set: ReadonlyMap<string, WriteValue>, logStart: number | undefined, put: (key: string, bytes: Buffer) => void, del: (key: string) => void): void {
+  for (const [key, value] of set) {
+    if (value === null) del(key);
+    else if (value instanceof LoggedBodyDelete) {
+      if (logStart === undefined || value.logRef < logStart) del(key);
+    } else put(key, value instanceof NewKeyPut ? value.bytes : value);
+  }
 }
 
 /**

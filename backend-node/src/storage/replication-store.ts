@@ -6,7 +6,7 @@
 import { Packr } from 'msgpackr';
 import type { Level } from 'level';
 import { decodeMeta } from './meta-encoding.ts';
-import { LoggedBodyDelete, putBytes, type WriteValue } from './mutation-encoding.ts';
+import { forEachWrite, type WriteValue } from './mutation-encoding.ts';
 import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
 
@@ -78,19 +78,10 @@ export class ReplicationStore {
   async write(batch: NodeBatch): Promise<void> {
     const ops = this.db.batch();
     for (const item of batch.entries ?? []) ops.put(logKey(item.offset), item.bytes);
-    const logStart = batch.checkpoint?.logStart;
-    for (const set of batch.state ?? []) {
-      for (const [key, value] of set) {
-        if (value instanceof LoggedBodyDelete) {
-          // Without the log start in this batch, a copy may exist: delete to be safe.
-          if (logStart === undefined || value.logRef < logStart) ops.del(key);
-          continue;
-        }
-        const bytes = putBytes(value);
-        if (bytes === undefined) ops.del(key);
-        else ops.put(key, bytes);
-      }
-    }
+    // Without a checkpoint in this batch, a body's copy may exist: its delete then deletes.
+    const put = (key: string, bytes: Buffer): void => void ops.put(key, bytes);
+    const del = (key: string): void => void ops.del(key);
+    for (const set of batch.state ?? []) forEachWrite(set, batch.checkpoint?.logStart, put, del);
     if (batch.checkpoint) ops.put(REPLICATION_KEY, packr.pack(batch.checkpoint));
     await ops.write({ sync: (batch.entries?.length ?? 0) > 0 });
   }
@@ -106,11 +97,7 @@ export class ReplicationStore {
   /** Deletes log records before `before`, which every replica has applied, with `extra` writes in the same batch. */
   async trimBefore(before: number, checkpoint: ReplicationCheckpoint, extra: EncodedWrites = new Map()): Promise<void> {
     const ops = this.db.batch();
-    for (const [key, value] of extra) {
-      const bytes = putBytes(value);
-      if (bytes === undefined) ops.del(key);
-      else ops.put(key, bytes);
-    }
+    forEachWrite(extra, undefined, (key, bytes) => void ops.put(key, bytes), (key) => void ops.del(key));
     ops.put(REPLICATION_KEY, packr.pack(checkpoint));
     await ops.write({ sync: true });
     // The new log start (and the bodies copied out) are on disk first; the records go after, in
