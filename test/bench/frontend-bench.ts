@@ -171,17 +171,17 @@ async function measure<T>(latencies: number[], call: () => Promise<T>): Promise<
   return result;
 }
 
-/** Sends `total` messages, then receives and deletes them all; prints the figures unless `quiet`. */
-async function round(url: string, total: number, quiet: boolean): Promise<{ send: Phase; receiveDelete: Phase }> {
+/** Sends `count` messages, then receives and deletes them all; prints the figures unless `quiet`. */
+async function round(url: string, count: number, quiet: boolean): Promise<{ send: Phase; receiveDelete: Phase }> {
   let nextIndex = 0;
   let sent = 0;
   const send = await timed(
     quiet ? undefined : 'send (SendMessageBatch of 10)',
     () => sent,
     async (latencies) => {
-      while (nextIndex < total) {
+      while (nextIndex < count) {
         const first = nextIndex;
-        const n = Math.min(10, total - first);
+        const n = Math.min(10, count - first);
         nextIndex += n;
         const entries = Array.from({ length: n }, (_, i) => ({ Id: `m${i}`, MessageBody: bodyOf(first + i) }));
         const res = await measure(latencies, () => sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries })));
@@ -200,8 +200,8 @@ async function round(url: string, total: number, quiet: boolean): Promise<{ send
     quiet ? undefined : 'receive+delete (ReceiveMessage 10 + DeleteMessageBatch)',
     () => deleted,
     async (latencies, finished) => {
-      while (seen.size < total) {
-        if (Date.now() > deadline) throw new Error(`gave up: ${seen.size} of ${total} received after 10 minutes`);
+      while (seen.size < count) {
+        if (Date.now() > deadline) throw new Error(`gave up: ${seen.size} of ${count} received after 10 minutes`);
         // A short wait: answered at once while messages are there, and no busy loop at the tail.
         const res = await measure(latencies, () => sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 })));
         const messages = res.Messages ?? [];
@@ -218,7 +218,7 @@ async function round(url: string, total: number, quiet: boolean): Promise<{ send
         const del = await measure(latencies, () => sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries })));
         if (del.Failed && del.Failed.length > 0) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(del.Failed[0])}`);
         deleted += del.Successful?.length ?? 0;
-        if (seen.size >= total) finished();
+        if (seen.size >= count) finished();
       }
     },
   );
