@@ -60,9 +60,10 @@ export function foldWrite(set: Map<string, WriteValue>, key: string, value: Writ
 }
 
 /**
- * Folds a group commit's mutations into one write set: the last write to a key wins, so a meta
- * rewritten by five receives in one batch is stored once (and a new one deleted in it, not at all). Values are encoded now, when the batch
- * is taken, and so hold the state as of the batch's end.
+ * Folds a group commit's mutations into one write set (foldWrite): the last write to a key wins,
+ * so a meta rewritten by five receives in one batch is stored once, and a new one deleted in it
+ * not at all. Values are encoded now, when the batch is taken, and so hold the state as of the
+ * batch's end.
  */
 export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, WriteValue> {
   const set = new Map<string, WriteValue>();

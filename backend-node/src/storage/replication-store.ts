@@ -29,7 +29,7 @@ export interface LoadedLog {
   lastEpoch: number;
 }
 
-/** An already-encoded write set: key → value, or null to delete. */
+/** A write set with its values encoded: key → bytes, or a delete (see WriteValue; forEachWrite writes it). */
 export type EncodedWrites = Map<string, WriteValue>;
 
 export interface NodeBatch {
