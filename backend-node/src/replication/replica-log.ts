@@ -93,7 +93,8 @@ export class ReplicaLog {
       return this.tail.slice(start, Math.min(start + maxCount, to - first));
     }
     const fromDisk = await this.store.readLog(from, 4 * 1024 * 1024, Math.min(maxCount, to - from));
-    return fromDisk.filter((e) => e.offset < to);
+    // The epoch cache covers every record in the log, so no record is decoded for its epoch.
+    return fromDisk.filter((e) => e.offset < to).map(({ offset, bytes }) => ({ offset, epoch: this.epochs.epochAt(offset), bytes }));
   }
 
   /** Up to maxCount decoded records from `from` (and before `to`). */
@@ -112,7 +113,9 @@ export class ReplicaLog {
     this.logEnd = Math.max(end, this.logStart);
     this.persistedEnd = Math.min(this.persistedEnd, this.logEnd);
     await this.store.truncateFrom(end, this.checkpoint());
-    const last = this.tail.at(-1) ?? (await this.store.readLog(Math.max(this.logStart, end - 1), 1024 * 1024, 1))[0];
+    const inTail = this.tail.at(-1);
+    const stored = inTail ? undefined : (await this.store.readLog(Math.max(this.logStart, end - 1), 1024 * 1024, 1))[0];
+    const last = inTail ?? (stored && { offset: stored.offset, epoch: decodeLogEntry(stored.bytes).epoch });
     this.lastEpochValue = last && last.offset === end - 1 ? last.epoch : this.epochs.epochAt(end - 1);
   }
 
@@ -129,20 +132,41 @@ export class ReplicaLog {
     this.tailBytes = this.tail.reduce((n, e) => n + e.bytes.length, 0);
   }
 
-  /** Bodies of messages whose send records are in this log; undefined where a record is gone. */
+  /**
+   * Bodies of messages whose send records are in this log; undefined where a record is gone.
+   * A body read here leaves the decoded-record cache: receives take messages in order and rarely
+   * read one twice, so the cache holds only bodies still to come, and few of them live through a
+   * garbage collection (which would copy them). A second read decodes the record again.
+   */
   async readBodies(refs: ReadonlyArray<{ id: string; logRef: number }>): Promise<Array<MessageBody | undefined>> {
-    const records = new Map<number, Map<string, MessageBody> | undefined>();
-    for (const { logRef } of refs) {
-      if (records.has(logRef)) continue;
-      records.set(logRef, await this.sendBodies(logRef));
+    const idsByRecord = new Map<number, string[]>();
+    for (const { id, logRef } of refs) {
+      const ids = idsByRecord.get(logRef);
+      if (ids) ids.push(id);
+      else idsByRecord.set(logRef, [id]);
     }
-    return refs.map(({ id, logRef }) => records.get(logRef)?.get(id));
+    const found = new Map<string, MessageBody>();
+    for (const [offset, ids] of idsByRecord) {
+      const bodies = await this.sendBodies(offset, ids);
+      if (!bodies) continue;
+      for (const id of ids) {
+        const body = bodies.get(id);
+        if (body === undefined) continue;
+        found.set(id, body);
+        bodies.delete(id);
+      }
+      if (bodies.size === 0) this.decodedSends.delete(offset);
+    }
+    return refs.map(({ id }) => found.get(id));
   }
 
-  /** The bodies in the send record at `offset` by message id; undefined if the record is gone or not a send. */
-  private async sendBodies(offset: number): Promise<Map<string, MessageBody> | undefined> {
+  /**
+   * The bodies in the send record at `offset` by message id, from the cache when it still holds
+   * every one of `ids`; undefined if the record is gone or not a send.
+   */
+  private async sendBodies(offset: number, ids: readonly string[]): Promise<Map<string, MessageBody> | undefined> {
     const cached = this.decodedSends.get(offset);
-    if (cached) return cached;
+    if (cached && ids.every((id) => cached.has(id))) return cached;
     const [item] = offset >= this.logStart && offset < this.logEnd ? await this.read(offset, 1, offset + 1) : [];
     if (!item) return undefined;
     const { payload } = decodeLogEntry(item.bytes);

@@ -17,6 +17,12 @@ const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
 export const encodeLogEntry = (entry: LogEntry): Buffer => recordsPackr.pack(entry);
 export const decodeLogEntry = (bytes: Uint8Array): LogEntry => packr.unpack(bytes) as LogEntry;
 
+/** A log record as read from disk: its offset (from its key) and its encoding. */
+export interface StoredRecord {
+  offset: number;
+  bytes: Buffer;
+}
+
 export interface ReplicationCheckpoint {
   appliedEnd: number;
   logStart: number;
@@ -56,12 +62,12 @@ export class ReplicationStore {
     return { checkpoint, logEnd, lastEpoch };
   }
 
-  async readLog(from: number, maxBytes: number, maxCount = 100_000): Promise<LogItem[]> {
-    const out: LogItem[] = [];
+  /** Stored records from `from` on, as bytes with their offsets: nothing is decoded here. */
+  async readLog(from: number, maxBytes: number, maxCount = 100_000): Promise<StoredRecord[]> {
+    const out: StoredRecord[] = [];
     let bytes = 0;
-    for await (const value of this.db.values({ gte: logKey(from), lt: prefixEnd(LOG_PREFIX), limit: maxCount })) {
-      const { offset, epoch } = decodeLogEntry(value);
-      out.push({ offset, epoch, bytes: value });
+    for await (const [key, value] of this.db.iterator({ gte: logKey(from), lt: prefixEnd(LOG_PREFIX), limit: maxCount })) {
+      out.push({ offset: parseInt(key.slice(LOG_PREFIX.length), 16), bytes: value });
       bytes += value.length;
       if (bytes >= maxBytes) break;
     }
