@@ -7,8 +7,10 @@
  * afterwards. Prints the figures; the last line is JSON.
  * With the local stack it also prints the frontend process's CPU per 1,000 messages (the cost,
  * whatever else the machine is doing); --frontend-cpu-prof DIR writes its V8 CPU profile there.
- * First --warmup messages (default 20,000; 0 for none) go through both phases untimed, so the
- * figures are of warmed-up processes (JIT-compiled code paths, grown pools) on every side.
+ * First --warmup messages (default 100,000; 0 for none) go through both phases untimed, so the
+ * figures are of warmed-up processes (JIT-compiled code paths, grown pools) on every side: after
+ * 20,000, V8 still spent ~0.25–0.45 s per process compiling during the timed receive phase
+ * (--trace-opt), after 100,000 about a third of that.
  *   npm run bench:frontend -- [--messages N] [--warmup N] [--concurrency C] [--size BYTES] [--endpoint URL] [--region R] [--frontend-cpu-prof DIR]
  */
 import { readFileSync } from 'node:fs';
@@ -26,7 +28,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '100000' },
-    warmup: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '100000' },
     concurrency: { type: 'string', default: '64' },
     size: { type: 'string', default: '1024' },
     endpoint: { type: 'string' },
