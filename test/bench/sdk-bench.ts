@@ -13,7 +13,9 @@
  * The last line printed is JSON: sends/s and receive+delete/s of the concurrent run, the same
  * of the separate halves (`sendOnlyPerSec`, `drainPerSec`), latency p50/p99 and each process's
  * peak resident memory (VmHWM of the launcher's children and of this process).
- *   npm run bench -- [--messages N] [--size BYTES] [--producers P] [--consumers C] [--in-flight W]
+ * First --warmup messages (default 100,000; 0 for none) go through producers and consumers at
+ * once, untimed, so every process runs compiled code when the clock starts.
+ *   npm run bench -- [--messages N] [--warmup N] [--size BYTES] [--producers P] [--consumers C] [--in-flight W]
  *                    [--consumer-concurrency N] [--receive-batch N]
  *                    [--latency-samples N] [--latency-warmup N] [--latency-gap-ms MS] [--batch-entries N] [--batches-in-flight N] [--replicas R] [--frontends F]
  *                    [--endpoint URL (--access-key K --secret-key S | --data-dir DIR)] [--region R]
@@ -31,6 +33,7 @@ import { freePort } from '../../cluster/src/launcher/processes.ts';
 const { values } = parseArgs({
   options: {
     messages: { type: 'string', default: '100000' },
+    warmup: { type: 'string', default: '100000' },
     size: { type: 'string', default: '1024' },
     producers: { type: 'string', default: '4' },
     consumers: { type: 'string', default: '4' },
@@ -80,6 +83,7 @@ function countFlag(name: string): number {
   }
   return n;
 }
+const warmupMessages = countFlag('warmup');
 const latencyWarmup = countFlag('latency-warmup');
 const latencyGapMs = countFlag('latency-gap-ms');
 const batchEntries = positiveInteger('batch-entries');
@@ -157,29 +161,29 @@ function bodyOf(i: number): string {
   return head + 'x'.repeat(Math.max(0, size - head.length));
 }
 
-/** Sends every message through the producers' clients, `inFlight` sends at a time; resolves when all are acknowledged. */
-async function produce(clients: Conveyor[], queueName: string): Promise<void> {
+/** Sends `count` messages through the producers' clients, `inFlight` sends at a time; resolves when all are acknowledged. */
+async function produce(clients: Conveyor[], queueName: string, count: number): Promise<void> {
   let next = 0;
   await Promise.all(
     clients.slice(0, producers).map(async (client) => {
       const queue = client.queue(queueName);
       const window = async (): Promise<void> => {
-        while (next < total) await queue.send(bodyOf(next++));
+        while (next < count) await queue.send(bodyOf(next++));
       };
       await Promise.all(Array.from({ length: Math.ceil(inFlight / producers) }, window));
     }),
   );
 }
 
-/** Starts the consumers; `done` resolves once every message was handled (or after 2 minutes) and the last deletes are in. */
-function consumeAll(clients: Conveyor[], queueName: string): { done: Promise<number> } {
+/** Starts the consumers; `done` resolves once `count` messages were handled (or after 2 minutes) and the last deletes are in. */
+function consumeAll(clients: Conveyor[], queueName: string, count: number): { done: Promise<number> } {
   let received = 0;
   let allReceived: () => void = () => undefined;
   const receivedAll = new Promise<void>((resolve) => (allReceived = resolve));
   const running = clients.slice(0, consumers).map((c) =>
     c.queue(queueName).consume(() => {
       received += 1;
-      if (received === total) allReceived();
+      if (received === count) allReceived();
     }, { concurrency: consumerConcurrency, batchSize: receiveBatch, waitSeconds: 1, onError: (e, stage) => log(`consumer ${stage} error: ${(e as Error).message}`) }),
   );
   const done = (async (): Promise<number> => {
@@ -192,21 +196,22 @@ function consumeAll(clients: Conveyor[], queueName: string): { done: Promise<num
   return { done };
 }
 
-async function throughput(options: ConveyorOptions, queueName: string): Promise<{ sendPerSec: number; receiveDeletePerSec: number }> {
+/** Producers and consumers at once on a queue of its own, with `count` messages. */
+async function throughput(options: ConveyorOptions, queueName: string, count: number): Promise<{ sendPerSec: number; receiveDeletePerSec: number }> {
   const clients = Array.from({ length: Math.max(producers, consumers) }, () => new Conveyor(options));
   await clients[0]!.createQueue(queueName);
   const consumeStart = performance.now();
-  const consuming = consumeAll(clients, queueName);
+  const consuming = consumeAll(clients, queueName, count);
   const sendStart = performance.now();
-  await produce(clients, queueName);
+  await produce(clients, queueName, count);
   const sendSeconds = (performance.now() - sendStart) / 1000;
-  log(`sent ${total} in ${sendSeconds.toFixed(2)} s`);
+  log(`sent ${count} in ${sendSeconds.toFixed(2)} s`);
   const received = await consuming.done;
   const consumeSeconds = (performance.now() - consumeStart) / 1000;
   log(`received and deleted ${received} in ${consumeSeconds.toFixed(2)} s`);
   await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
   await Promise.all(clients.map((c) => c.close()));
-  return { sendPerSec: Math.round(total / sendSeconds), receiveDeletePerSec: Math.round(received / consumeSeconds) };
+  return { sendPerSec: Math.round(count / sendSeconds), receiveDeletePerSec: Math.round(received / consumeSeconds) };
 }
 
 /** Sends every message first, then drains the backlog: each half's rate alone. */
@@ -215,12 +220,12 @@ async function separateHalves(options: ConveyorOptions, queueName: string, measu
   await clients[0]!.createQueue(queueName);
   let cpuBefore = cpuSnapshot(measured);
   const sendStart = performance.now();
-  await produce(clients, queueName);
+  await produce(clients, queueName, total);
   const sendSeconds = (performance.now() - sendStart) / 1000;
   log(`sent ${total} (no consumers) in ${sendSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'sent')}`);
   cpuBefore = cpuSnapshot(measured);
   const drainStart = performance.now();
-  const received = await consumeAll(clients, queueName).done;
+  const received = await consumeAll(clients, queueName, total).done;
   const drainSeconds = (performance.now() - drainStart) / 1000;
   log(`drained ${received} (received and deleted) in ${drainSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'received and deleted')}`);
   await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
@@ -302,8 +307,12 @@ try {
   const suffix = Date.now().toString(36);
   log(`throughput: ${total} messages of ${size} bytes, ${producers} producers (${inFlight} sends in flight), ${consumers} consumers`);
   const measured = [...children, { pid: process.pid, name: 'bench' }];
+  if (warmupMessages > 0) {
+    log(`warming up: ${warmupMessages} messages sent, received and deleted untimed`);
+    await throughput(options, `bench-warmup-${suffix}`, warmupMessages);
+  }
   const cpuBefore = cpuSnapshot(measured);
-  const { sendPerSec, receiveDeletePerSec } = await throughput(options, `bench-${suffix}`);
+  const { sendPerSec, receiveDeletePerSec } = await throughput(options, `bench-${suffix}`, total);
   log(cpuReport(measured, cpuBefore, total));
   log('the same, in two halves: every message sent, then the backlog drained');
   const { sendOnlyPerSec, drainPerSec } = await separateHalves(options, `bench-halves-${suffix}`, measured);

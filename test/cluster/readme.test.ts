@@ -59,7 +59,7 @@ function run(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number; o
 
 /** Smoke-test sizes for each benchmark script (the README's sizes take minutes). */
 const SMALL_BENCH: Readonly<Record<string, string>> = {
-  bench: '--messages 2000 --latency-samples 20 --latency-warmup 20',
+  bench: '--messages 2000 --warmup 1000 --latency-samples 20 --latency-warmup 20',
   'bench:engine': '--messages 2000',
   'bench:replication': '--messages 2000 --latency-samples 20',
   'bench:frontend': '--messages 2000 --warmup 1000',
