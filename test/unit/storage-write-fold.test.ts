@@ -2,10 +2,12 @@
  * Folding state writes before they reach the disk (storage/mutation-encoding.ts): whatever the
  * order of puts and deletes, writing the folded set leaves the disk as writing each one in turn
  * would, provided keys put as new were not on the disk before; and it writes fewer operations.
+ * A meta's put is encoded when written, from a copy of the meta as it was when the set was made.
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { LoggedBodyDelete, NewKeyPut, foldWrite, forEachWrite, toWriteSet, type WriteValue } from '../../backend-node/src/storage/mutation-encoding.ts';
+import { LoggedBodyDelete, MetaPut, NewKeyPut, foldWrite, forEachWrite, toWriteSet, type WriteValue } from '../../backend-node/src/storage/mutation-encoding.ts';
+import { decodeMeta } from '../../backend-node/src/storage/meta-encoding.ts';
 import { metaKey } from '../../backend-node/src/storage/keys.ts';
 import type { MessageMeta } from '../../backend-node/src/queue/types.ts';
 
@@ -55,7 +57,7 @@ t.test('a new key deleted before it is written costs nothing; an older key costs
   foldWrite(set, 'fresh', new NewKeyPut(Buffer.from([1])));
   foldWrite(set, 'fresh', Buffer.from([2])); // a receive rewrites it
   t.ok(set.get('fresh') instanceof NewKeyPut, 'a new key stays new through later puts');
-  t.same((set.get('fresh') as NewKeyPut).bytes, Buffer.from([2]), 'with the latest bytes');
+  t.same((set.get('fresh') as NewKeyPut).value, Buffer.from([2]), 'with the latest bytes');
   foldWrite(set, 'fresh', null);
   t.notOk(set.has('fresh'), 'deleted before it was written: nothing to write');
   foldWrite(set, 'old', Buffer.from([3]));
@@ -80,4 +82,23 @@ t.test("toWriteSet: a sent message's meta is new; received and deleted in the sa
   t.ok(all.get('b!m-9') instanceof LoggedBodyDelete, 'the body delete waits for the write to decide');
   const updated = toWriteSet([{ op: 'putMeta', queueId: 1, meta }, { op: 'delMeta', queueId: 1, seq: 9 }]);
   t.equal(updated.get(metaKey(1, 9)), null, 'a meta written earlier is deleted');
+});
+
+t.test('a meta put is encoded when written, as the meta was when the set was made', async (t) => {
+  const meta = { seq: 4, id: 'm-4', sentAt: 1, enqueuedAt: 1, visibleAt: 5, receiveCount: 1, firstReceiveAt: 2, receivedAt: 2, nonce: 77, md5OfBody: 'x', logRef: 3 } as MessageMeta;
+  const set = toWriteSet([{ op: 'putMeta', queueId: 1, meta }]);
+  t.ok(set.get(metaKey(1, 4)) instanceof MetaPut, 'not encoded yet');
+  // Later records change the live meta before the set is written.
+  meta.receiveCount = 2;
+  meta.nonce = 78;
+  const written = new Map<string, Buffer>();
+  forEachWrite(set, undefined, (key, bytes) => void written.set(key, bytes), () => t.fail('no delete'));
+  const stored = decodeMeta(written.get(metaKey(1, 4))!);
+  t.equal(stored.receiveCount, 1, 'the receive count as of the set');
+  t.equal(stored.nonce, 77, 'the nonce as of the set');
+  t.equal(stored.logRef, 3);
+  const created = toWriteSet([{ op: 'putMeta', queueId: 1, meta, created: true }]);
+  const fresh = new Map<string, Buffer>();
+  forEachWrite(created, undefined, (key, bytes) => void fresh.set(key, bytes), () => t.fail('no delete'));
+  t.equal(decodeMeta(fresh.get(metaKey(1, 4))!).receiveCount, 2, 'a new key is written with its meta too');
 });

@@ -1,5 +1,5 @@
 import { pack } from 'msgpackr';
-import type { StoreMutation } from '../queue/types.ts';
+import type { MessageMeta, StoreMutation } from '../queue/types.ts';
 import { encodeMeta } from './meta-encoding.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupKey, metaKey, queueKey } from './keys.ts';
 
@@ -15,16 +15,39 @@ export class LoggedBodyDelete {
 }
 
 /**
+ * A message meta's put, encoded only when its batch is written: a message received and then
+ * deleted before that (most are, under load) has its meta's put folded away unencoded. It holds a
+ * copy of the meta as of the mutations it came from (the fields are all primitives), so later
+ * changes to the live meta do not reach it.
+ */
+export class MetaPut {
+  readonly meta: Readonly<MessageMeta>;
+  constructor(meta: MessageMeta) {
+    this.meta = { ...meta };
+  }
+
+  encode(): Buffer {
+    return encodeMeta(this.meta);
+  }
+}
+
+/** A value to put: bytes, or a meta encoded when written. */
+export type PutValue = Buffer | MetaPut;
+
+/**
  * A put of a key that no earlier batch can have written: a new message's meta (a queue's
  * sequence numbers are never reused, nor are queue ids). Deleted again before its batch is
  * written, it leaves nothing to write, not even a tombstone (see foldWrite).
  */
 export class NewKeyPut {
-  constructor(readonly bytes: Buffer) {}
+  constructor(readonly value: PutValue) {}
 }
 
-/** A key's new value: bytes (new or not), null to delete it, or a body delete that depends on trimming. */
-export type WriteValue = Buffer | NewKeyPut | null | LoggedBodyDelete;
+/** A key's new value: a put (new or not), null to delete it, or a body delete that depends on trimming. */
+export type WriteValue = PutValue | NewKeyPut | null | LoggedBodyDelete;
+
+const isPut = (value: WriteValue): value is PutValue => Buffer.isBuffer(value) || value instanceof MetaPut;
+const bytesOf = (value: PutValue): Buffer => (value instanceof MetaPut ? value.encode() : value);
 
 /**
  * Hands each write of a set to `put` or `del`. `logStart` is the log start written in the same
@@ -35,7 +58,7 @@ export function forEachWrite(set: ReadonlyMap<string, WriteValue>, logStart: num
     if (value === null) del(key);
     else if (value instanceof LoggedBodyDelete) {
       if (logStart === undefined || value.logRef < logStart) del(key);
-    } else put(key, value instanceof NewKeyPut ? value.bytes : value);
+    } else put(key, bytesOf(value instanceof NewKeyPut ? value.value : value));
   }
 }
 
@@ -51,7 +74,7 @@ export function foldWrite(set: Map<string, WriteValue>, key: string, value: Writ
       set.delete(key);
       return;
     }
-    if (Buffer.isBuffer(value)) {
+    if (isPut(value)) {
       set.set(key, new NewKeyPut(value));
       return;
     }
@@ -62,8 +85,8 @@ export function foldWrite(set: Map<string, WriteValue>, key: string, value: Writ
 /**
  * Folds a group commit's mutations into one write set (foldWrite): the last write to a key wins,
  * so a meta rewritten by five receives in one batch is stored once, and a new one deleted in it
- * not at all. Values are encoded now, when the batch is taken, and so hold the state as of the
- * batch's end.
+ * not at all. Values hold the state as of the batch's end: encoded now, or (metas) copied now and
+ * encoded when written (MetaPut).
  */
 export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, WriteValue> {
   const set = new Map<string, WriteValue>();
@@ -73,8 +96,8 @@ export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, Wri
       case 'delQueue': foldWrite(set, queueKey(m.queueId), null); break;
       case 'putQueueIdFloor': foldWrite(set, QUEUE_ID_FLOOR_KEY, pack(m.nextQueueId)); break;
       case 'putMeta': {
-        const bytes = encodeMeta(m.meta);
-        foldWrite(set, metaKey(m.queueId, m.meta.seq), m.created ? new NewKeyPut(bytes) : bytes);
+        const put = new MetaPut(m.meta);
+        foldWrite(set, metaKey(m.queueId, m.meta.seq), m.created ? new NewKeyPut(put) : put);
         break;
       }
       case 'delMeta': foldWrite(set, metaKey(m.queueId, m.seq), null); break;
