@@ -22,9 +22,12 @@ function describeOpenError(location: string, error: unknown): string {
 export class LevelQueueStore implements QueueStore {
   private constructor(private readonly db: Db, private readonly location: string) {}
 
-  /** The same database's replicated log and checkpoint. */
+  private replicationStore: ReplicationStore | undefined;
+
+  /** The same database's replicated log and checkpoint (one instance, whose trims close waits for). */
   replication(): ReplicationStore {
-    return new ReplicationStore(this.db);
+    this.replicationStore ??= new ReplicationStore(this.db);
+    return this.replicationStore;
   }
 
   static async open(location: string): Promise<LevelQueueStore> {
@@ -79,6 +82,7 @@ export class LevelQueueStore implements QueueStore {
   }
 
   async close(): Promise<void> {
+    await this.replicationStore?.idle();
     await this.db.close();
   }
 }

@@ -47,7 +47,15 @@ export interface NodeBatch {
 type Db = Level<string, Buffer>;
 
 export class ReplicationStore {
+  /** The range deletes of trimmed records, one after another (see trimBefore). */
+  private clearing: Promise<void> = Promise.resolve();
+
   constructor(private readonly db: Db) {}
+
+  /** Resolves once the records of every earlier trim are deleted (before closing the database). */
+  idle(): Promise<void> {
+    return this.clearing;
+  }
 
   async load(): Promise<LoadedLog> {
     const raw = await this.db.get(REPLICATION_KEY);
@@ -108,8 +116,10 @@ export class ReplicationStore {
     await ops.write({ sync: true });
     // The new log start (and the bodies copied out) are on disk first; the records go after, in
     // LevelDB's own range delete. A crash in between leaves records below the log start, which
-    // nothing reads and the next trim clears.
-    await this.db.clear({ gte: LOG_PREFIX, lt: logKey(before) });
+    // nothing reads and the next trim clears. The delete reads through every record it removes
+    // (tens of MB after a busy spell), so it runs in the background: the writes of new records
+    // and their acknowledgements do not wait for it. Should it fail, the next trim clears them.
+    this.clearing = this.clearing.then(() => this.db.clear({ gte: LOG_PREFIX, lt: logKey(before) })).catch(() => undefined);
   }
 
   /**
@@ -142,6 +152,7 @@ export class ReplicationStore {
 
   /** Replaces everything (state and log) with a snapshot's pairs; the log starts after it. */
   async importSnapshot(header: SnapshotHeader, pairs: AsyncIterable<[string, Buffer]>): Promise<void> {
+    await this.idle();
     await this.db.clear();
     let ops = this.db.batch();
     let n = 0;
