@@ -5,6 +5,7 @@
 import { request } from 'undici';
 import { ConveyorError, ERROR_CODES, type ErrorCode } from '@conveyor/client-sdk';
 import type { QueueRecord } from '@conveyor/metadata-service';
+import { RefreshingCache } from '../core/refreshing-cache.ts';
 import type { UpstreamMetrics } from './upstream-metrics.ts';
 
 /** A queue's record as the metadata service keeps it: where it lives, its config, a move in progress. */
@@ -15,14 +16,28 @@ export interface ClusterNodes {
   addresses: string[];
 }
 
+/**
+ * Routes younger than these are used as they are; older ones are still used (up to
+ * MAX_STALE_MS, while the metadata service may be unreachable) and reloaded in the background,
+ * so no request waits for a reload unless a routing failure asked for it.
+ */
 const QUEUE_TTL_MS = 5_000;
 const CLUSTER_TTL_MS = 2_000;
+const MAX_STALE_MS = 60_000;
+const ALL_CLUSTERS = '';
 
 export class MetadataClient {
-  private readonly queues = new Map<string, { route: QueueRoute; at: number }>();
-  private clusterCache: { clusters: Map<string, ClusterNodes>; at: number } | undefined;
+  private readonly queues: RefreshingCache<QueueRoute>;
+  private readonly clusters: RefreshingCache<Map<string, ClusterNodes>>;
 
-  constructor(private readonly baseUrl: string, private readonly timeoutMs = 5_000, private readonly metrics?: UpstreamMetrics) {}
+  constructor(private readonly baseUrl: string, private readonly timeoutMs = 5_000, private readonly metrics?: UpstreamMetrics) {
+    this.queues = new RefreshingCache((id) => this.loadQueue(id), {
+      freshMs: QUEUE_TTL_MS,
+      maxStaleMs: MAX_STALE_MS,
+      forgetOnError: (error) => !(error instanceof ConveyorError) || error.code !== 'ServiceUnavailable',
+    });
+    this.clusters = new RefreshingCache(() => this.loadClusters(), { freshMs: CLUSTER_TTL_MS, maxStaleMs: MAX_STALE_MS });
+  }
 
   /** A JSON call; errors come back as the ConveyorError the service named. */
   async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
@@ -60,18 +75,14 @@ export class MetadataClient {
   }
 
   /** A queue's route by id (`<account>:<name>`). */
-  async queue(name: string, refresh = false): Promise<QueueRoute> {
-    const cached = this.queues.get(name);
-    if (cached && !refresh && Date.now() - cached.at < QUEUE_TTL_MS) return cached.route;
+  queue(name: string, refresh = false): Promise<QueueRoute> {
+    return this.queues.get(name, refresh);
+  }
+
+  private async loadQueue(name: string): Promise<QueueRoute> {
     this.metrics?.routeRefresh('queue');
-    try {
-      const { queue } = await this.call<{ queue: QueueRoute }>('GET', `/v1/queues/${encodeURIComponent(name)}`);
-      this.queues.set(name, { route: queue, at: Date.now() });
-      return queue;
-    } catch (error) {
-      this.queues.delete(name);
-      throw error;
-    }
+    const { queue } = await this.call<{ queue: QueueRoute }>('GET', `/v1/queues/${encodeURIComponent(name)}`);
+    return queue;
   }
 
   forget(name: string): void {
@@ -79,23 +90,25 @@ export class MetadataClient {
   }
 
   remember(route: QueueRoute): void {
-    this.queues.set(route.id, { route, at: Date.now() });
+    this.queues.set(route.id, route);
   }
 
   async cluster(id: string, refresh = false): Promise<ClusterNodes> {
-    if (!this.clusterCache || refresh || Date.now() - this.clusterCache.at > CLUSTER_TTL_MS) {
-      this.metrics?.routeRefresh('cluster');
-      const { clusters } = await this.call<{ clusters: Array<{ id: string; leader: string | null; nodes: Array<{ id: string; address: string; live: boolean }> }> }>('GET', '/v1/clusters');
-      const map = new Map<string, ClusterNodes>();
-      for (const c of clusters) {
-        const live = c.nodes.filter((n) => n.live);
-        const leader = live.find((n) => n.id === c.leader);
-        map.set(c.id, { id: c.id, addresses: [...(leader ? [leader.address] : []), ...live.filter((n) => n !== leader).map((n) => n.address)] });
-      }
-      this.clusterCache = { clusters: map, at: Date.now() };
-    }
-    const cluster = this.clusterCache.clusters.get(id);
+    const cluster = (await this.clusters.get(ALL_CLUSTERS, refresh)).get(id);
     if (!cluster || cluster.addresses.length === 0) throw new ConveyorError('ServiceUnavailable', `Backend cluster ${id} has no live nodes.`, { cluster: id });
     return cluster;
+  }
+
+  /** Every cluster's live nodes, the leader first. */
+  private async loadClusters(): Promise<Map<string, ClusterNodes>> {
+    this.metrics?.routeRefresh('cluster');
+    const { clusters } = await this.call<{ clusters: Array<{ id: string; leader: string | null; nodes: Array<{ id: string; address: string; live: boolean }> }> }>('GET', '/v1/clusters');
+    const map = new Map<string, ClusterNodes>();
+    for (const c of clusters) {
+      const live = c.nodes.filter((n) => n.live);
+      const leader = live.find((n) => n.id === c.leader);
+      map.set(c.id, { id: c.id, addresses: [...(leader ? [leader.address] : []), ...live.filter((n) => n !== leader).map((n) => n.address)] });
+    }
+    return map;
   }
 }
