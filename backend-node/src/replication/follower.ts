@@ -7,7 +7,7 @@
  */
 import type { QueueStateMachine } from '../queue/state-machine.ts';
 import type { StoreMutation } from '../queue/types.ts';
-import { foldWrite, toWriteSet } from '../storage/mutation-encoding.ts';
+import { foldMutations } from '../storage/mutation-encoding.ts';
 import { decodeLogEntry, type EncodedWrites, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
@@ -222,11 +222,11 @@ export class Follower {
     }
     this.machineEnd = appliedEnd;
     if (mutations.length > 0) {
-      const writes = toWriteSet(mutations);
       if (!this.unwritten) {
-        this.unwritten = writes;
+        this.unwritten = new Map();
         this.unwrittenSince = Date.now();
-      } else for (const [key, value] of writes) foldWrite(this.unwritten, key, value);
+      }
+      foldMutations(this.unwritten, mutations);
     }
     // An answer that brought nothing new (the fetch waited its time out) writes what waits.
     const idle = entries.length === 0 && mutations.length === 0;

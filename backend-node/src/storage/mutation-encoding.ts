@@ -89,7 +89,11 @@ export function foldWrite(set: Map<string, WriteValue>, key: string, value: Writ
  * encoded when written (MetaPut).
  */
 export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, WriteValue> {
-  const set = new Map<string, WriteValue>();
+  return foldMutations(new Map(), mutations);
+}
+
+/** Folds `mutations` into a set not written yet, as if they came after what it holds (toWriteSet). */
+export function foldMutations(set: Map<string, WriteValue>, mutations: readonly StoreMutation[]): Map<string, WriteValue> {
   for (const m of mutations) {
     switch (m.op) {
       case 'putQueue': foldWrite(set, queueKey(m.queue.queueId), pack(m.queue)); break;
@@ -109,4 +113,3 @@ export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, Wri
   }
   return set;
 }
-

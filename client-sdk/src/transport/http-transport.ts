@@ -11,6 +11,7 @@ import { RequestSigner, type Credentials } from '../auth/sigv4.ts';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from '../resilience/circuit-breaker.ts';
 import { isRetryable, nextRetryDelayMs, type RetryOptions } from '../resilience/backoff.ts';
 import { sleep, type Timers } from '../timers.ts';
+import { rawPost } from './raw-post.ts';
 import { ConveyorError, decodeNative, encodeNative, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
 
 const gzipAsync = promisify(gzip);
@@ -44,8 +45,12 @@ export interface CallOptions {
 /** Failures that say the endpoint itself is unwell (rather than the queue behind it). */
 const ENDPOINT_FAULTS = new Set(['RequestTimeout', 'InternalFailure']);
 
+const REQUEST_ID_HEADER = 'x-amzn-requestid';
+
 interface Endpoint {
   url: string;
+  /** The URL's origin, which undici's dispatcher takes apart from the path. */
+  origin: string;
   pool: Pool;
   /** Long polls get connections of their own, so sends never wait for one behind parked receives. */
   longPolls: Pool;
@@ -64,6 +69,7 @@ export class HttpTransport {
   constructor(private readonly options: TransportOptions) {
     this.#endpoints = options.endpoints.map((url) => ({
       url,
+      origin: new URL(url).origin,
       pool: new Pool(url, { connections: options.connectionsPerEndpoint, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 }),
       // As many as there are long polls at once: a consumer's pollers are bounded, and each parks on one.
       longPolls: new Pool(url, { connections: null, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 }),
@@ -150,33 +156,15 @@ export class HttpTransport {
     const path = `/native/${action}`;
     let res;
     try {
-      res = await pool.request({
-        path,
-        method: 'POST',
-        headers: await this.#headers(`${endpoint.url}${path}`, payload),
-        body: payload.bytes,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal,
-      });
+      res = await rawPost(pool, endpoint.origin, path, await this.#headers(`${endpoint.url}${path}`, payload), payload.bytes, timeoutMs, signal, REQUEST_ID_HEADER);
     } catch (error) {
       throw transportError(endpoint.url, action, error);
     }
-    let answer: Buffer;
-    try {
-      answer = Buffer.from(await res.body.arrayBuffer());
-    } catch (error) {
-      throw transportError(endpoint.url, action, error);
-    }
-    const requestId = headerValue(res.headers['x-amzn-requestid']);
+    const requestId = res.header;
     if (meta && requestId !== undefined) meta.requestId = requestId;
-    if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(answer);
-    throw serverError(res.statusCode, answer, { requestId, endpoint: endpoint.url, action });
+    if (res.statusCode === 200) return decodeNative<NativeActions[A]['response']>(res.body);
+    throw serverError(res.statusCode, res.body, { requestId, endpoint: endpoint.url, action });
   }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 /** A server's error answer as a typed error carrying its code, request id and retryability. */
