@@ -3,7 +3,7 @@
 // node from acknowledging anything.
 import t, { type Test } from 'tap';
 import { ConveyorError } from '@conveyor/client-sdk/wire';
-import { LeaderPipeline, ReplicaLog, decodeLogEntry, type FetchResponse, type NodeBatch, type QueueLogRecord, type ReplicationCheckpoint, type StoreMutation } from '@conveyor/backend-node';
+import { LeaderPipeline, ReplicaLog, WriteSet, decodeLogEntry, type FetchResponse, type NodeBatch, type QueueLogRecord, type ReplicationCheckpoint, type StoreMutation } from '@conveyor/backend-node';
 import { FakeClock } from '../support/fake-clock.ts';
 
 const EPOCH = 3;
@@ -105,7 +105,7 @@ function setup(t: Test, options: SetupOptions = {}) {
       }),
     leaseValid: () => lease,
     onDeposed: (reason) => void deposed.push(reason),
-    materializeBodies: async () => new Map(),
+    materializeBodies: async () => new WriteSet(),
   });
   // Stops its intervals; a no-op if the test already failed it.
   t.teardown(() => pipeline.fail(new ConveyorError('NotLeader', 'test over')));

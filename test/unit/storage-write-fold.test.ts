@@ -1,12 +1,13 @@
 /**
- * Folding state writes before they reach the disk (storage/mutation-encoding.ts): whatever the
+ * Folding state writes before they reach the disk (storage/write-set.ts): whatever the
  * order of puts and deletes, writing the folded set leaves the disk as writing each one in turn
  * would, provided keys put as new were not on the disk before; and it writes fewer operations.
  * A meta's put is encoded when written, from a copy of the meta as it was when the set was made.
  */
 import t from 'tap';
 import fc from 'fast-check';
-import { LoggedBodyDelete, MetaPut, NewKeyPut, foldWrite, forEachWrite, toWriteSet, type WriteValue } from '../../backend-node/src/storage/mutation-encoding.ts';
+import { LoggedBodyDelete, MetaPut, NewKeyPut, foldWrite, type WriteValue } from '../../backend-node/src/storage/mutation-encoding.ts';
+import { WriteSet, toWriteSet } from '../../backend-node/src/storage/write-set.ts';
 import { decodeMeta } from '../../backend-node/src/storage/meta-encoding.ts';
 import { metaKey } from '../../backend-node/src/storage/keys.ts';
 import type { MessageMeta } from '../../backend-node/src/queue/types.ts';
@@ -15,22 +16,33 @@ import type { MessageMeta } from '../../backend-node/src/queue/types.ts';
 type Op = { key: number; kind: 'new' | 'put' | 'del'; byte: number };
 
 /** Writes a set to a model disk the way the stores do (no log here: every delete deletes); the operations written. */
-function writeTo(disk: Map<string, number>, set: ReadonlyMap<string, WriteValue>): number {
+function writeTo(disk: Map<string, number>, set: WriteSet): number {
   let written = 0;
-  forEachWrite(set, undefined, (key, bytes) => void (disk.set(key, bytes[0]!), written++), (key) => void (disk.delete(key), written++));
+  set.forEach(undefined, (key, bytes) => void (disk.set(key, bytes[0]!), written++), (key) => void (disk.delete(key), written++));
   return written;
 }
+
+/** Keys 0–2 are metas (kept by queue and sequence), 3 and 4 other keys. */
+const metaOf = (k: number): { queueId: number; seq: number } | undefined => (k < 2 ? { queueId: 1, seq: k } : k === 2 ? { queueId: 2, seq: 0 } : undefined);
+const keyOf = (k: number): string => {
+  const meta = metaOf(k);
+  return meta ? metaKey(meta.queueId, meta.seq) : `k${k}`;
+};
+const foldOne = (set: WriteSet, k: number, value: WriteValue): WriteSet => {
+  const meta = metaOf(k);
+  return meta ? set.foldMeta(meta.queueId, meta.seq, value) : set.fold(keyOf(k), value);
+};
 
 const opsArb = fc.array(fc.record({ key: fc.integer({ min: 0, max: 4 }), kind: fc.constantFrom('new' as const, 'put' as const, 'del' as const), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 40 });
 
 t.test('writing the folded set leaves the disk as writing every operation in turn', async (t) => {
   fc.assert(
     fc.property(fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 5 }), opsArb, (onDisk, rawOps) => {
-      const initial = new Map(onDisk.map((k): [string, number] => [`k${k}`, 7]));
+      const initial = new Map(onDisk.map((k): [string, number] => [keyOf(k), 7]));
       // A `new` put names a key that no write has stored: not on the disk and not put before here.
       const seen = new Set(initial.keys());
       const ops: Op[] = rawOps.map((op) => {
-        const key = `k${op.key}`;
+        const key = keyOf(op.key);
         const kind = op.kind === 'new' && seen.has(key) ? 'put' : op.kind;
         if (kind !== 'del') seen.add(key);
         return { ...op, kind };
@@ -38,10 +50,10 @@ t.test('writing the folded set leaves the disk as writing every operation in tur
       const valueOf = (op: Op): WriteValue => (op.kind === 'del' ? null : op.kind === 'new' ? new NewKeyPut(Buffer.from([op.byte])) : Buffer.from([op.byte]));
 
       const oneByOne = new Map(initial);
-      for (const op of ops) writeTo(oneByOne, new Map([[`k${op.key}`, valueOf(op)]]));
+      for (const op of ops) writeTo(oneByOne, foldOne(new WriteSet(), op.key, valueOf(op)));
 
-      const set = new Map<string, WriteValue>();
-      for (const op of ops) foldWrite(set, `k${op.key}`, valueOf(op));
+      const set = new WriteSet();
+      for (const op of ops) foldOne(set, op.key, valueOf(op));
       const folded = new Map(initial);
       const written = writeTo(folded, set);
 
@@ -92,13 +104,25 @@ t.test('a meta put is encoded when written, as the meta was when the set was mad
   meta.receiveCount = 2;
   meta.nonce = 78;
   const written = new Map<string, Buffer>();
-  forEachWrite(set, undefined, (key, bytes) => void written.set(key, bytes), () => t.fail('no delete'));
+  set.forEach(undefined, (key, bytes) => void written.set(key, bytes), () => t.fail('no delete'));
   const stored = decodeMeta(written.get(metaKey(1, 4))!);
   t.equal(stored.receiveCount, 1, 'the receive count as of the set');
   t.equal(stored.nonce, 77, 'the nonce as of the set');
   t.equal(stored.logRef, 3);
   const created = toWriteSet([{ op: 'putMeta', queueId: 1, meta, created: true }]);
   const fresh = new Map<string, Buffer>();
-  forEachWrite(created, undefined, (key, bytes) => void fresh.set(key, bytes), () => t.fail('no delete'));
+  created.forEach(undefined, (key, bytes) => void fresh.set(key, bytes), () => t.fail('no delete'));
   t.equal(decodeMeta(fresh.get(metaKey(1, 4))!).receiveCount, 2, 'a new key is written with its meta too');
+});
+
+t.test('a later set folded in wins key by key, metas and other keys alike', async (t) => {
+  const earlier = new WriteSet().foldMeta(1, 5, new NewKeyPut(Buffer.from([1]))).foldMeta(1, 6, Buffer.from([2])).fold('q!1', Buffer.from([3]));
+  const later = new WriteSet().foldMeta(1, 5, null).foldMeta(1, 6, null).foldMeta(3, 1, Buffer.from([4])).fold('q!1', null);
+  earlier.foldSet(later);
+  t.notOk(earlier.has(metaKey(1, 5)), 'a new meta deleted later leaves nothing');
+  t.equal(earlier.get(metaKey(1, 6)), null, 'an older meta is deleted');
+  t.same(earlier.get(metaKey(3, 1)), Buffer.from([4]), "the later set's own keys come along");
+  t.equal(earlier.get('q!1'), null);
+  t.equal(earlier.size, 3);
+  t.equal(later.size, 4, 'the later set is unchanged');
 });

@@ -14,7 +14,8 @@ import { ClusterCoordinator } from '../coordination/cluster-coordinator.ts';
 import { QueueEngine } from '../engine/engine.ts';
 import { QueueStateMachine } from '../queue/state-machine.ts';
 import { LevelQueueStore } from '../storage/level-store.ts';
-import type { EncodedWrites, ReplicationStore } from '../storage/replication-store.ts';
+import { WriteSet } from '../storage/write-set.ts';
+import type { ReplicationStore } from '../storage/replication-store.ts';
 import { bodyKey } from '../storage/keys.ts';
 import { pack } from 'msgpackr';
 import { Follower, type LeaderTarget } from '../replication/follower.ts';
@@ -185,17 +186,17 @@ export class ReplicaNode {
    * Body keys for messages whose bodies live in log records below `point`: live ones (in
    * `machine`) and `extra`. Written in the same batch that trims those records.
    */
-  private async materializeBodies(point: number, machine: QueueStateMachine, extra: ReadonlyArray<{ id: string; logRef: number }>): Promise<EncodedWrites> {
+  private async materializeBodies(point: number, machine: QueueStateMachine, extra: ReadonlyArray<{ id: string; logRef: number }>): Promise<WriteSet> {
     const refs = [...extra];
     // Records before the log start were trimmed earlier, after their bodies got keys of their own.
     for (const meta of machine.messagesLoggedBetween(this.replicaLog.logStart, point)) refs.push({ id: meta.id, logRef: meta.logRef! });
-    const writes: EncodedWrites = new Map();
+    const writes: WriteSet = new WriteSet();
     for (let i = 0; i < refs.length; i += 1_000) {
       const chunk = refs.slice(i, i + 1_000);
       const bodies = await this.replicaLog.readBodies(chunk);
       chunk.forEach((ref, j) => {
         const body = bodies[j];
-        if (body) writes.set(bodyKey(ref.id), pack(body));
+        if (body) writes.fold(bodyKey(ref.id), pack(body));
       });
     }
     return writes;

@@ -7,8 +7,8 @@
  */
 import type { QueueStateMachine } from '../queue/state-machine.ts';
 import type { StoreMutation } from '../queue/types.ts';
-import { foldMutations } from '../storage/mutation-encoding.ts';
-import { decodeLogEntry, type EncodedWrites, type ReplicationStore } from '../storage/replication-store.ts';
+import { WriteSet } from '../storage/write-set.ts';
+import { decodeLogEntry, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
 import { STATE_DELAY_MS, type FetchResponse, type LogEntry, type LogItem } from './types.ts';
@@ -38,7 +38,7 @@ export interface FollowerOptions {
   log: (message: string, extra?: Record<string, unknown>) => void;
   fetchWaitMs: number;
   /** Copies bodies of live messages out of records below `point` before they are trimmed. */
-  materializeBodies: (point: number, machine: QueueStateMachine) => Promise<EncodedWrites>;
+  materializeBodies: (point: number, machine: QueueStateMachine) => Promise<WriteSet>;
 }
 
 export class Follower {
@@ -57,7 +57,7 @@ export class Follower {
    */
   private machineEnd: number;
   /** State changes applied in memory and not yet on disk, folded (the last write to a key wins). */
-  private unwritten: EncodedWrites | undefined;
+  private unwritten: WriteSet | undefined;
   private unwrittenSince = 0;
   private abort = new AbortController();
 
@@ -223,10 +223,10 @@ export class Follower {
     this.machineEnd = appliedEnd;
     if (mutations.length > 0) {
       if (!this.unwritten) {
-        this.unwritten = new Map();
+        this.unwritten = new WriteSet();
         this.unwrittenSince = Date.now();
       }
-      foldMutations(this.unwritten, mutations);
+      this.unwritten.foldMutations(mutations);
     }
     // An answer that brought nothing new (the fetch waited its time out) writes what waits.
     const idle = entries.length === 0 && mutations.length === 0;

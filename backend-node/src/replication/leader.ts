@@ -12,8 +12,7 @@
 import { ConveyorError } from '@conveyor/client-sdk/wire';
 import type { CommitPipeline } from '../engine/engine.ts';
 import type { QueueLogRecord, StoreMutation } from '../queue/types.ts';
-import { foldWrite, toWriteSet } from '../storage/mutation-encoding.ts';
-import type { EncodedWrites } from '../storage/replication-store.ts';
+import { toWriteSet, type WriteSet } from '../storage/write-set.ts';
 import { divergence } from './epoch-cache.ts';
 import { LeaderBookkeeping } from './leader-bookkeeping.ts';
 import type { ReplicaLog } from './replica-log.ts';
@@ -36,7 +35,7 @@ export interface LeaderOptions {
    * Before records below `point` are trimmed: copies the bodies they still hold for live messages
    * (and for `extra`, dropped by records not yet committed) into keys of their own.
    */
-  materializeBodies: (point: number, extra: ReadonlyArray<{ id: string; logRef: number }>) => Promise<EncodedWrites>;
+  materializeBodies: (point: number, extra: ReadonlyArray<{ id: string; logRef: number }>) => Promise<WriteSet>;
   /** Followers an operator drained: dropped from the in-sync set and never added back. */
   excluded?: () => ReadonlySet<string>;
   /**
@@ -67,17 +66,20 @@ const TRIM_MIN_RECORDS = 1_000;
 const MAX_LOG_RECORDS = 500_000;
 const TRIM_INTERVAL_MS = 2_000;
 
-/** The committed records' write sets as one, later records winning: a key written by several records is stored once (foldWrite). */
-function mergeWrites(committed: ReadonlyArray<{ writes: EncodedWrites }>): EncodedWrites[] {
+/**
+ * The committed records' write sets as one, later records winning: a key written by several
+ * records is stored once (foldWrite). The sets are the caller's to discard: the first one takes the rest.
+ */
+function mergeWrites(committed: ReadonlyArray<{ writes: WriteSet }>): WriteSet[] {
   if (committed.length <= 1) return committed.map((c) => c.writes);
-  const merged: EncodedWrites = new Map(committed[0]!.writes);
-  for (let i = 1; i < committed.length; i++) for (const [key, value] of committed[i]!.writes) foldWrite(merged, key, value);
+  const merged = committed[0]!.writes;
+  for (let i = 1; i < committed.length; i++) merged.foldSet(committed[i]!.writes);
   return [merged];
 }
 
 export class LeaderPipeline implements CommitPipeline {
   readonly bookkeeping: LeaderBookkeeping;
-  private readonly heldState: Array<{ offset: number; at: number; writes: EncodedWrites }> = [];
+  private readonly heldState: Array<{ offset: number; at: number; writes: WriteSet }> = [];
   private waiters: Waiter[] = [];
   private fetchWakers = new Set<() => void>();
   private hwWake: NodeJS.Timeout | undefined;

@@ -4,7 +4,8 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { MessageBody } from '../queue/types.ts';
-import { decodeLogEntry, encodeLogEntry, type EncodedWrites, type ReplicationCheckpoint, type ReplicationStore } from '../storage/replication-store.ts';
+import { decodeLogEntry, encodeLogEntry, type ReplicationCheckpoint, type ReplicationStore } from '../storage/replication-store.ts';
+import { WriteSet } from '../storage/write-set.ts';
 import { EpochCache } from './epoch-cache.ts';
 import type { LogEntry, LogItem, LogPayload } from './types.ts';
 
@@ -126,7 +127,7 @@ export class ReplicaLog {
    * Deletes records before `before` once every replica has applied them, writing `materialized`
    * (bodies those records still held for live messages) in the same batch.
    */
-  async trimBefore(before: number, materialized: EncodedWrites = new Map()): Promise<void> {
+  async trimBefore(before: number, materialized: WriteSet = new WriteSet()): Promise<void> {
     const point = Math.min(before, this.appliedEnd, this.persistedEnd);
     if (point <= this.logStart) return;
     await this.store.trimBefore(point, { ...this.checkpoint(), logStart: point }, materialized);

@@ -13,6 +13,11 @@ export const QUEUE_ID_FLOOR_KEY = 'c!queueIdFloor';
 export const queueKey = (queueId: number): string => `q!${hex(queueId, 8)}`;
 export const metaKey = (queueId: number, seq: number): string => `m!${hex(queueId, 8)}!${hex(seq, 12)}`;
 export const META_PREFIX = 'm!';
+/** The queue id and sequence of a meta's key; undefined for any other key. */
+export function parseMetaKey(key: string): { queueId: number; seq: number } | undefined {
+  const match = /^m!([0-9a-f]{8})!([0-9a-f]{12})$/.exec(key);
+  return match ? { queueId: parseInt(match[1]!, 16), seq: parseInt(match[2]!, 16) } : undefined;
+}
 export const metaPrefix = (queueId: number): string => `m!${hex(queueId, 8)}!`;
 export const bodyKey = (messageId: string): string => `b!${messageId}`;
 export const dedupKey = (queueId: number, key: string): string => `d!${hex(queueId, 8)}!${key}`;

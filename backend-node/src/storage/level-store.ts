@@ -4,7 +4,7 @@ import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix, prefixEnd } from './keys.ts';
 import { decodeMeta } from './meta-encoding.ts';
-import { forEachWrite, toWriteSet } from './mutation-encoding.ts';
+import { toWriteSet } from './write-set.ts';
 import { StorageError, type QueueStore, type StoredQueue } from './queue-store.ts';
 import { ReplicationStore } from './replication-store.ts';
 
@@ -71,7 +71,7 @@ export class LevelQueueStore implements QueueStore {
   async write(mutations: readonly StoreMutation[]): Promise<void> {
     const batch = this.db.batch();
     // One node: no log, so bodies have keys of their own and every delete deletes.
-    forEachWrite(toWriteSet(mutations), undefined, (key, bytes) => void batch.put(key, bytes), (key) => void batch.del(key));
+    toWriteSet(mutations).forEach(undefined, (key, bytes) => void batch.put(key, bytes), (key) => void batch.del(key));
     // One synced write per group commit: callers are answered only after this resolves.
     await batch.write({ sync: true });
   }

@@ -6,7 +6,7 @@ import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, QueueRecord, StoreMutation } from '../queue/types.ts';
 import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupPrefix, metaPrefix } from './keys.ts';
 import { decodeMeta } from './meta-encoding.ts';
-import { forEachWrite, toWriteSet } from './mutation-encoding.ts';
+import { toWriteSet } from './write-set.ts';
 import type { QueueStore, StoredQueue } from './queue-store.ts';
 
 export class MemoryQueueStore implements QueueStore {
@@ -37,7 +37,7 @@ export class MemoryQueueStore implements QueueStore {
   async write(mutations: readonly StoreMutation[]): Promise<void> {
     const set = toWriteSet(mutations);
     await Promise.resolve();
-    forEachWrite(set, undefined, (key, bytes) => void this.data.set(key, bytes), (key) => void this.data.delete(key));
+    set.forEach(undefined, (key, bytes) => void this.data.set(key, bytes), (key) => void this.data.delete(key));
     this.writes += 1;
   }
 

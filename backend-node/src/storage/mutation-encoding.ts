@@ -1,7 +1,5 @@
-import { pack } from 'msgpackr';
-import type { MessageMeta, StoreMutation } from '../queue/types.ts';
+import type { MessageMeta } from '../queue/types.ts';
 import { encodeMeta } from './meta-encoding.ts';
-import { QUEUE_ID_FLOOR_KEY, bodyKey, dedupKey, metaKey, queueKey } from './keys.ts';
 
 /**
  * Deletes a message's body key only if the log record that holds the body was trimmed by the time
@@ -50,16 +48,14 @@ const isPut = (value: WriteValue): value is PutValue => Buffer.isBuffer(value) |
 const bytesOf = (value: PutValue): Buffer => (value instanceof MetaPut ? value.encode() : value);
 
 /**
- * Hands each write of a set to `put` or `del`. `logStart` is the log start written in the same
- * batch, which decides body deletes; undefined where there is none (every delete then deletes).
+ * Hands one write to `put` or `del`. `logStart` is the log start written in the same batch, which
+ * decides body deletes; undefined where there is none (every delete then deletes).
  */
-export function forEachWrite(set: ReadonlyMap<string, WriteValue>, logStart: number | undefined, put: (key: string, bytes: Buffer) => void, del: (key: string) => void): void {
-  for (const [key, value] of set) {
-    if (value === null) del(key);
-    else if (value instanceof LoggedBodyDelete) {
-      if (logStart === undefined || value.logRef < logStart) del(key);
-    } else put(key, bytesOf(value instanceof NewKeyPut ? value.value : value));
-  }
+export function writeOne(key: string, value: WriteValue, logStart: number | undefined, put: (key: string, bytes: Buffer) => void, del: (key: string) => void): void {
+  if (value === null) del(key);
+  else if (value instanceof LoggedBodyDelete) {
+    if (logStart === undefined || value.logRef < logStart) del(key);
+  } else put(key, bytesOf(value instanceof NewKeyPut ? value.value : value));
 }
 
 /**
@@ -67,7 +63,7 @@ export function forEachWrite(set: ReadonlyMap<string, WriteValue>, logStart: num
  * as new stays new through later puts, and a delete of it drops the key from the set: a message
  * sent, received and deleted before its state is written costs the disk nothing.
  */
-export function foldWrite(set: Map<string, WriteValue>, key: string, value: WriteValue): void {
+export function foldWrite<K>(set: Map<K, WriteValue>, key: K, value: WriteValue): void {
   const earlier = set.get(key);
   if (earlier instanceof NewKeyPut) {
     if (value === null) {
@@ -80,36 +76,4 @@ export function foldWrite(set: Map<string, WriteValue>, key: string, value: Writ
     }
   }
   set.set(key, value);
-}
-
-/**
- * Folds a group commit's mutations into one write set (foldWrite): the last write to a key wins,
- * so a meta rewritten by five receives in one batch is stored once, and a new one deleted in it
- * not at all. Values hold the state as of the batch's end: encoded now, or (metas) copied now and
- * encoded when written (MetaPut).
- */
-export function toWriteSet(mutations: readonly StoreMutation[]): Map<string, WriteValue> {
-  return foldMutations(new Map(), mutations);
-}
-
-/** Folds `mutations` into a set not written yet, as if they came after what it holds (toWriteSet). */
-export function foldMutations(set: Map<string, WriteValue>, mutations: readonly StoreMutation[]): Map<string, WriteValue> {
-  for (const m of mutations) {
-    switch (m.op) {
-      case 'putQueue': foldWrite(set, queueKey(m.queue.queueId), pack(m.queue)); break;
-      case 'delQueue': foldWrite(set, queueKey(m.queueId), null); break;
-      case 'putQueueIdFloor': foldWrite(set, QUEUE_ID_FLOOR_KEY, pack(m.nextQueueId)); break;
-      case 'putMeta': {
-        const put = new MetaPut(m.meta);
-        foldWrite(set, metaKey(m.queueId, m.meta.seq), m.created ? new NewKeyPut(put) : put);
-        break;
-      }
-      case 'delMeta': foldWrite(set, metaKey(m.queueId, m.seq), null); break;
-      case 'putBody': foldWrite(set, bodyKey(m.messageId), pack(m.body)); break;
-      case 'delBody': foldWrite(set, bodyKey(m.messageId), m.logRef === undefined ? null : new LoggedBodyDelete(m.logRef)); break;
-      case 'putDedup': foldWrite(set, dedupKey(m.queueId, m.key), pack(m.entry)); break;
-      case 'delDedup': foldWrite(set, dedupKey(m.queueId, m.key), null); break;
-    }
-  }
-  return set;
 }

@@ -6,7 +6,7 @@
 import { Packr } from 'msgpackr';
 import type { Level } from 'level';
 import { decodeMeta } from './meta-encoding.ts';
-import { forEachWrite, type WriteValue } from './mutation-encoding.ts';
+import { WriteSet } from './write-set.ts';
 import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
 
@@ -35,12 +35,10 @@ export interface LoadedLog {
   lastEpoch: number;
 }
 
-/** A write set with its values encoded: key → bytes, or a delete (see WriteValue; forEachWrite writes it). */
-export type EncodedWrites = Map<string, WriteValue>;
 
 export interface NodeBatch {
   entries?: readonly LogItem[];
-  state?: readonly EncodedWrites[];
+  state?: readonly WriteSet[];
   checkpoint?: ReplicationCheckpoint;
 }
 
@@ -95,7 +93,7 @@ export class ReplicationStore {
     // Without a checkpoint in this batch, a body's copy may exist: its delete then deletes.
     const put = (key: string, bytes: Buffer): void => void ops.put(key, bytes);
     const del = (key: string): void => void ops.del(key);
-    for (const set of batch.state ?? []) forEachWrite(set, batch.checkpoint?.logStart, put, del);
+    for (const set of batch.state ?? []) set.forEach(batch.checkpoint?.logStart, put, del);
     if (batch.checkpoint) ops.put(REPLICATION_KEY, packr.pack(batch.checkpoint));
     await ops.write({ sync: (batch.entries?.length ?? 0) > 0 });
   }
@@ -109,9 +107,9 @@ export class ReplicationStore {
   }
 
   /** Deletes log records before `before`, which every replica has applied, with `extra` writes in the same batch. */
-  async trimBefore(before: number, checkpoint: ReplicationCheckpoint, extra: EncodedWrites = new Map()): Promise<void> {
+  async trimBefore(before: number, checkpoint: ReplicationCheckpoint, extra: WriteSet = new WriteSet()): Promise<void> {
     const ops = this.db.batch();
-    forEachWrite(extra, undefined, (key, bytes) => void ops.put(key, bytes), (key) => void ops.del(key));
+    extra.forEach(undefined, (key, bytes) => void ops.put(key, bytes), (key) => void ops.del(key));
     ops.put(REPLICATION_KEY, packr.pack(checkpoint));
     await ops.write({ sync: true });
     // The new log start (and the bodies copied out) are on disk first; the records go after, in
