@@ -212,6 +212,23 @@ t.test('ChangeMessageVisibilityBatch: per-entry failures, the rest applied', asy
   t.equal((await engine.describeQueue('q')).counts.visible, 3);
 });
 
+t.test('ChangeMessageVisibilityBatch: the same handle twice in one batch, the later change wins', async (t) => {
+  const { engine, clock } = await open(t);
+  await engine.createQueue('q', { VisibilityTimeout: '30' });
+  await engine.sendMessage('q', { body: 'x' });
+  const [msg] = await engine.receiveMessage('q');
+  const result = await engine.changeMessageVisibilityBatch('q', [
+    { id: 'first', receiptHandle: msg!.receiptHandle, visibilityTimeoutSeconds: 0 },
+    { id: 'later', receiptHandle: msg!.receiptHandle, visibilityTimeoutSeconds: 60 },
+  ]);
+  t.same(result.successful, [{ id: 'first' }, { id: 'later' }]);
+  t.same((await engine.describeQueue('q')).counts, { visible: 0, inflight: 1, delayed: 0 }, 'not visible at once');
+  clock.advance(59_000);
+  t.equal((await engine.describeQueue('q')).counts.visible, 0, 'still hidden by the later change');
+  clock.advance(1_000);
+  t.equal((await engine.describeQueue('q')).counts.visible, 1);
+});
+
 t.test('ChangeMessageVisibilityBatch: a stale handle fails per entry', async (t) => {
   const { engine } = await open(t);
   await engine.createQueue('q');

@@ -336,7 +336,8 @@ export class QueueStateMachine {
     const state = this.queue(queueName);
     const ts = this.timestamp(now);
     state.advance(ts);
-    const seqs: number[] = [];
+    // A Set, not seqs.includes: batches reach 1,000 handles.
+    const seqs = new Set<number>();
     const outcomes = handles.map((text): HandleOutcome => {
       const handle = decodeReceiptHandle(text);
       if (!handle || handle.queueId !== state.record.queueId) return { ok: false, error: invalidHandle(text) };
@@ -345,10 +346,10 @@ export class QueueStateMachine {
       if (!meta) return { ok: true };
       if (meta.nonce !== handle.nonce) return state.fifo ? { ok: false, error: expiredHandle(text) } : { ok: true };
       if (state.fifo && meta.visibleAt <= ts) return { ok: false, error: expiredHandle(text) };
-      if (!seqs.includes(handle.seq)) seqs.push(handle.seq);
+      seqs.add(handle.seq);
       return { ok: true };
     });
-    const record: QueueLogRecord | undefined = seqs.length > 0 ? { type: 'delete', ts, queue: queueName, seqs } : undefined;
+    const record: QueueLogRecord | undefined = seqs.size > 0 ? { type: 'delete', ts, queue: queueName, seqs: [...seqs] } : undefined;
     return { record, result: outcomes };
   }
 
@@ -356,7 +357,8 @@ export class QueueStateMachine {
     const state = this.queue(queueName);
     const ts = this.timestamp(now);
     state.advance(ts);
-    const planned: Array<{ seq: number; visibleAt: number }> = [];
+    // By sequence: a later change of a message replaces its earlier one (and goes last).
+    const planned = new Map<number, { seq: number; visibleAt: number }>();
     const outcomes = changes.map((change): HandleOutcome => {
       const text = change.receiptHandle;
       try {
@@ -372,16 +374,15 @@ export class QueueStateMachine {
         if (visibleAt - meta.receivedAt > LIMITS.maxVisibilityTimeoutSeconds * 1000) {
           return { ok: false, error: invalidParameter('VisibilityTimeout', timeout, 'Total VisibilityTimeout for the message is beyond the limit [43200 seconds]') };
         }
-        const existing = planned.findIndex((p) => p.seq === handle.seq);
-        if (existing >= 0) planned.splice(existing, 1);
-        planned.push({ seq: handle.seq, visibleAt });
+        planned.delete(handle.seq);
+        planned.set(handle.seq, { seq: handle.seq, visibleAt });
         return { ok: true };
       } catch (error) {
         if (error instanceof ConveyorError) return { ok: false, error };
         throw error;
       }
     });
-    const record: QueueLogRecord | undefined = planned.length > 0 ? { type: 'changeVisibility', ts, queue: queueName, changes: planned } : undefined;
+    const record: QueueLogRecord | undefined = planned.size > 0 ? { type: 'changeVisibility', ts, queue: queueName, changes: [...planned.values()] } : undefined;
     return { record, result: outcomes };
   }
 
