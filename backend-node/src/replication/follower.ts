@@ -226,7 +226,9 @@ export class Follower {
         this.unwritten = new WriteSet();
         this.unwrittenSince = Date.now();
       }
-      this.unwritten.foldMutations(mutations);
+      // The set is written at the state the machine has then, which is the state it was folded to:
+      // the live metas are what it writes, so they are not copied.
+      this.unwritten.foldMutations(mutations, false);
     }
     // An answer that brought nothing new (the fetch waited its time out) writes what waits.
     const idle = entries.length === 0 && mutations.length === 0;

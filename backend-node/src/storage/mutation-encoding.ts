@@ -14,14 +14,16 @@ export class LoggedBodyDelete {
 
 /**
  * A message meta's put, encoded only when its batch is written: a message received and then
- * deleted before that (most are, under load) has its meta's put folded away unencoded. It holds a
- * copy of the meta as of the mutations it came from (the fields are all primitives), so later
- * changes to the live meta do not reach it.
+ * deleted before that (most are, under load) has its meta's put folded away unencoded. By default
+ * it holds a copy of the meta as of the mutations it came from (the fields are all primitives), so
+ * later changes to the live meta do not reach it; `copy` false keeps the object given, for a meta
+ * that nothing changes before the write (a private copy, or a live meta of a set written at the
+ * state it was folded to).
  */
 export class MetaPut {
   readonly meta: Readonly<MessageMeta>;
-  constructor(meta: MessageMeta) {
-    this.meta = { ...meta };
+  constructor(meta: MessageMeta, copy = true) {
+    this.meta = copy ? { ...meta } : meta;
   }
 
   encode(): Buffer {

@@ -48,16 +48,17 @@ export class WriteSet {
 
   /**
    * Folds state mutations in, as if they came after what it holds. Values hold the state as of
-   * now: encoded now, or (metas) copied now and encoded when written (MetaPut).
+   * now: encoded now, or (metas) copied now and encoded when written (MetaPut). `copyMetas` false
+   * takes the metas as they are: for metas that no later change reaches before the set is written.
    */
-  foldMutations(mutations: readonly StoreMutation[]): this {
+  foldMutations(mutations: readonly StoreMutation[], copyMetas = true): this {
     for (const m of mutations) {
       switch (m.op) {
         case 'putQueue': this.fold(queueKey(m.queue.queueId), pack(m.queue)); break;
         case 'delQueue': this.fold(queueKey(m.queueId), null); break;
         case 'putQueueIdFloor': this.fold(QUEUE_ID_FLOOR_KEY, pack(m.nextQueueId)); break;
         case 'putMeta': {
-          const put = new MetaPut(m.meta);
+          const put = new MetaPut(m.meta, copyMetas);
           this.foldMeta(m.queueId, m.meta.seq, m.created ? new NewKeyPut(put) : put);
           break;
         }
@@ -68,13 +69,6 @@ export class WriteSet {
         case 'delDedup': this.fold(dedupKey(m.queueId, m.key), null); break;
       }
     }
-    return this;
-  }
-
-  /** Folds a later set in (`later` is left as it was). */
-  foldSet(later: WriteSet): this {
-    for (const [key, value] of later.keyed) this.fold(key, value);
-    for (const [queueId, queue] of later.metas) for (const [seq, value] of queue) this.foldMeta(queueId, seq, value);
     return this;
   }
 
