@@ -17,6 +17,14 @@ import type { MessageMeta, QueueRecord } from './types.ts';
 
 export type MessageStatus = 'ready' | 'inflight' | 'delayed';
 
+/**
+ * Which of the three sets a message is in, kept on its meta in memory (encodeMeta writes named
+ * fields only): receives and deletes then touch no Set but the ready one. Every replica files
+ * every message at each receive and delete, so each hash operation saved counts three times.
+ */
+const STATUS = Symbol('status');
+type Filed = MessageMeta & { [STATUS]?: MessageStatus };
+
 interface GroupState {
   seqs: number[];
   head: number;
@@ -39,8 +47,9 @@ export class QueueState {
 
   /** Visible messages, oldest first (receives take from the front). */
   private readonly ready = new OrderedSet<number>();
-  private readonly inflight = new Set<number>();
-  private readonly delayed = new Set<number>();
+  /** How many messages are in flight, and delayed (each message's own status says which it is). */
+  private inflightSize = 0;
+  private delayedSize = 0;
   private readonly deadlines = new MinHeap();
   private readonly groups = new Map<string, GroupState>();
   /** Groups with nothing in flight, in the order they became so (a receive offers the longest-waiting first). */
@@ -55,20 +64,35 @@ export class QueueState {
   }
 
   statusOf(seq: number): MessageStatus | undefined {
-    if (this.ready.has(seq)) return 'ready';
-    if (this.inflight.has(seq)) return 'inflight';
-    if (this.delayed.has(seq)) return 'delayed';
-    return undefined;
+    return (this.messages.get(seq) as Filed | undefined)?.[STATUS];
   }
 
   /** Approximate counters as SQS reports them, after bringing the indexes up to `now`. */
   counts(now: number): { visible: number; inflight: number; delayed: number } {
     this.advance(now);
-    return { visible: this.ready.size, inflight: this.inflight.size, delayed: this.delayed.size };
+    return { visible: this.ready.size, inflight: this.inflightSize, delayed: this.delayedSize };
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflightSize;
+  }
+
+  /** Puts a message (already in `messages`) in one of the three sets. */
+  private file(meta: Filed, status: MessageStatus): void {
+    meta[STATUS] = status;
+    if (status === 'ready') this.ready.add(meta.seq);
+    else if (status === 'inflight') this.inflightSize += 1;
+    else this.delayedSize += 1;
+  }
+
+  /** Takes a message out of its set; the status it had. */
+  private unfile(meta: Filed): MessageStatus | undefined {
+    const status = meta[STATUS];
+    if (status === 'ready') this.ready.delete(meta.seq);
+    else if (status === 'inflight') this.inflightSize -= 1;
+    else if (status === 'delayed') this.delayedSize -= 1;
+    meta[STATUS] = undefined;
+    return status;
   }
 
   /** True once a message came in from another queue (dead-letter redrive): enqueue order then says nothing about log order. */
@@ -76,6 +100,8 @@ export class QueueState {
 
   /** Adds a message (new, moved in, or loaded at start) and files it by its visibility at `now`. */
   add(meta: MessageMeta, now: number): void {
+    const earlier = this.messages.get(meta.seq);
+    if (earlier) this.unfile(earlier); // added again: counted once
     this.messages.set(meta.seq, meta);
     if (meta.dlqSourceArn !== undefined) this.hasMovedIn = true;
     const group = this.groupOf(meta);
@@ -84,13 +110,13 @@ export class QueueState {
       group.live += 1;
     }
     if (meta.visibleAt <= now) {
-      this.ready.add(meta.seq);
+      this.file(meta, 'ready');
     } else if (meta.receiveCount > 0) {
-      this.inflight.add(meta.seq);
+      this.file(meta, 'inflight');
       if (group) group.inflight += 1;
       this.deadlines.push(meta.visibleAt, meta.seq);
     } else {
-      this.delayed.add(meta.seq);
+      this.file(meta, 'delayed');
       this.deadlines.push(meta.visibleAt, meta.seq);
     }
     if (group) this.refreshGroup(meta.groupId!, group);
@@ -101,9 +127,7 @@ export class QueueState {
     const meta = this.messages.get(seq);
     if (!meta) return undefined;
     this.messages.delete(seq);
-    const wasInflight = this.inflight.delete(seq);
-    this.ready.delete(seq);
-    this.delayed.delete(seq);
+    const wasInflight = this.unfile(meta) === 'inflight';
     const group = this.groupOf(meta);
     if (group) {
       if (wasInflight) group.inflight -= 1;
@@ -125,19 +149,16 @@ export class QueueState {
     if (!meta) return;
     meta.visibleAt = visibleAt;
     const group = this.groupOf(meta);
-    const wasInflight = this.inflight.has(seq);
-    this.ready.delete(seq);
-    this.inflight.delete(seq);
-    this.delayed.delete(seq);
+    const wasInflight = this.unfile(meta) === 'inflight';
     let nowInflight = false;
     if (visibleAt <= now) {
-      this.ready.add(seq);
+      this.file(meta, 'ready');
     } else if (received || wasInflight || meta.receiveCount > 0) {
-      this.inflight.add(seq);
+      this.file(meta, 'inflight');
       nowInflight = true;
       this.deadlines.push(visibleAt, seq);
     } else {
-      this.delayed.add(seq);
+      this.file(meta, 'delayed');
       this.deadlines.push(visibleAt, seq);
     }
     if (group && wasInflight !== nowInflight) {
@@ -150,11 +171,10 @@ export class QueueState {
   advance(now: number): void {
     for (let top = this.deadlines.peekAt(); top !== undefined && top <= now; top = this.deadlines.peekAt()) {
       const seq = this.deadlines.pop();
-      const meta = this.messages.get(seq);
-      if (!meta || meta.visibleAt !== top || this.ready.has(seq)) continue;
-      const wasInflight = this.inflight.delete(seq);
-      this.delayed.delete(seq);
-      this.ready.add(seq);
+      const meta = this.messages.get(seq) as Filed | undefined;
+      if (!meta || meta.visibleAt !== top || meta[STATUS] === 'ready') continue;
+      const wasInflight = this.unfile(meta) === 'inflight';
+      this.file(meta, 'ready');
       const group = this.groupOf(meta);
       if (group && wasInflight) {
         group.inflight -= 1;
@@ -201,7 +221,7 @@ export class QueueState {
         const seq = group.seqs[i]!;
         const meta = this.messages.get(seq);
         if (!meta) continue;
-        if (!this.ready.has(seq)) break;
+        if ((meta as Filed)[STATUS] !== 'ready') break;
         const verdict = classify(meta);
         if (verdict === 'deliver') deliver.push(seq);
         else if (verdict === 'move') move.push(seq);
