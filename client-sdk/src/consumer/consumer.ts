@@ -174,9 +174,10 @@ export class Consumer {
       const max = Math.min(batchSize, room);
       this.#requested += max;
       try {
-        const messages = await this.queue.receive({ max, waitSeconds, visibilityTimeout, signal });
+        // Held in a callback: a local of this async function would stay in its suspended frame
+        // until the next receive answers, keeping the whole batch (bodies and all) alive that long.
+        await this.queue.receive({ max, waitSeconds, visibilityTimeout, signal }).then((messages) => this.#hold(messages));
         failures = 0;
-        this.#hold(messages);
       } catch (error) {
         if (signal.aborted) break;
         this.options.onError?.(error, 'receive');
