@@ -3,7 +3,9 @@
 // node from acknowledging anything.
 import t, { type Test } from 'tap';
 import { ConveyorError } from '@conveyor/client-sdk/wire';
-import { LeaderPipeline, ReplicaLog, WriteSet, decodeLogEntry, type FetchResponse, type NodeBatch, type QueueLogRecord, type ReplicationCheckpoint, type StoreMutation } from '@conveyor/backend-node';
+import { unpack } from 'msgpackr';
+import { LeaderPipeline, ReplicaLog, WriteSet, decodeLogEntry, decodeMeta, type FetchResponse, type MessageMeta, type NodeBatch, type QueueLogRecord, type QueueRecord, type ReplicationCheckpoint, type StoreMutation } from '@conveyor/backend-node';
+import { metaKey, queueKey } from '../../backend-node/src/storage/keys.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 const EPOCH = 3;
@@ -162,6 +164,27 @@ t.test('a commit resolves only once the high watermark passes it', async (t) => 
   t.equal(last.checkpoint?.appliedEnd, 2);
   t.ok(store.writes.slice(1).some((w) => w.state?.some((s) => s.size === 1)), 'the state of record 0 went to disk once it committed');
   t.resolves(pipeline.barrier(), 'nothing is left above the HW');
+});
+
+t.test("a record's state is written as it was when the record was appended, not as later records left it", async (t) => {
+  const { store, log, fetch, commit } = setup(t);
+  const queue = { queueId: 7, name: 'q', nextSeq: 5 } as unknown as QueueRecord;
+  const meta = { seq: 4, id: 'm-4', sentAt: 1, enqueuedAt: 1, visibleAt: 5, receiveCount: 1, firstReceiveAt: 2, receivedAt: 2, nonce: 77, md5OfBody: 'x', logRef: 0 } as MessageMeta;
+  const a = commit([{ op: 'putQueue', queue }, { op: 'putMeta', queueId: 7, meta }]);
+  // A later record (not committed yet) changes the live objects.
+  queue.nextSeq = 99;
+  meta.receiveCount = 2;
+  commit();
+  await until(() => log.persistedEnd === 2, 'the leader has persisted both records');
+  await fetch('f1', 0, -1);
+  await fetch('f1', 1, EPOCH);
+  await a.done;
+  for (let i = 0; i < 300 && log.appliedEnd < 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.ok(log.appliedEnd >= 1, "record 0's state is written");
+  const written = new Map<string, Buffer>();
+  for (const w of store.writes) for (const set of w.state ?? []) set.forEach(undefined, (key, bytes) => void written.set(key, bytes), () => undefined);
+  t.equal((unpack(written.get(queueKey(7))!) as QueueRecord).nextSeq, 5, 'the queue record as of record 0');
+  t.equal(decodeMeta(written.get(metaKey(7, 4))!).receiveCount, 1, 'the meta as of record 0');
 });
 
 t.test("the leader's own copy counts: followers alone do not commit", async (t) => {

@@ -123,3 +123,15 @@ t.test('metas folded uncopied are written as they are at the write', async (t) =
   set.forEach(undefined, (key, bytes) => void written.set(key, bytes), () => t.fail('no delete'));
   t.equal(decodeMeta(written.get(metaKey(1, 4))!).receiveCount, 2, 'the live meta, changed after the fold');
 });
+
+t.test('a later set folded in wins key by key, metas and other keys alike', async (t) => {
+  const earlier = new WriteSet().foldMeta(1, 5, new NewKeyPut(Buffer.from([1]))).foldMeta(1, 6, Buffer.from([2])).fold('q!1', Buffer.from([3]));
+  const later = new WriteSet().foldMeta(1, 5, null).foldMeta(1, 6, null).foldMeta(3, 1, Buffer.from([4])).fold('q!1', null);
+  earlier.foldSet(later);
+  t.notOk(earlier.has(metaKey(1, 5)), 'a new meta deleted later leaves nothing');
+  t.equal(earlier.get(metaKey(1, 6)), null, 'an older meta is deleted');
+  t.same(earlier.get(metaKey(3, 1)), Buffer.from([4]), "the later set's own keys come along");
+  t.equal(earlier.get('q!1'), null);
+  t.equal(earlier.size, 3);
+  t.equal(later.size, 4, 'the later set is unchanged');
+});

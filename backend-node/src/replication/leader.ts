@@ -12,7 +12,7 @@
 import { ConveyorError } from '@conveyor/client-sdk/wire';
 import type { CommitPipeline } from '../engine/engine.ts';
 import type { QueueLogRecord, StoreMutation } from '../queue/types.ts';
-import { WriteSet } from '../storage/write-set.ts';
+import { toWriteSet, type WriteSet } from '../storage/write-set.ts';
 import { divergence } from './epoch-cache.ts';
 import { LeaderBookkeeping } from './leader-bookkeeping.ts';
 import type { ReplicaLog } from './replica-log.ts';
@@ -67,27 +67,23 @@ const MAX_LOG_RECORDS = 500_000;
 const TRIM_INTERVAL_MS = 2_000;
 
 /**
- * A record's state mutations with every meta put holding a copy of the meta as it is now: the
- * record's state waits for its commit while later records change the live metas.
+ * The committed records' write sets as one, later records winning: a key written by several
+ * records is stored once (foldWrite). The sets are the caller's to discard: the first one takes the rest.
  */
-function withMetasAsOfNow(mutations: readonly StoreMutation[]): StoreMutation[] {
-  return mutations.map((m) => (m.op === 'putMeta' ? { ...m, meta: { ...m.meta } } : m));
-}
-
-/**
- * The committed records' state as one write set, later records winning: a key written by several
- * records is stored once (foldWrite). Folded in one pass, when written, rather than a set per record.
- */
-function committedWrites(committed: ReadonlyArray<{ mutations: readonly StoreMutation[] }>): WriteSet[] {
-  if (committed.length === 0) return [];
-  const set = new WriteSet();
-  for (const c of committed) set.foldMutations(c.mutations, false);
-  return [set];
+function mergeWrites(committed: ReadonlyArray<{ writes: WriteSet }>): WriteSet[] {
+  if (committed.length <= 1) return committed.map((c) => c.writes);
+  const merged = committed[0]!.writes;
+  for (let i = 1; i < committed.length; i++) merged.foldSet(committed[i]!.writes);
+  return [merged];
 }
 
 export class LeaderPipeline implements CommitPipeline {
   readonly bookkeeping: LeaderBookkeeping;
-  private readonly heldState: Array<{ offset: number; at: number; mutations: readonly StoreMutation[] }> = [];
+  /**
+   * Each record's state, made into a write set when it is appended: values are encoded (metas
+   * copied) then, as they are as of that record, since later records change the live objects.
+   */
+  private readonly heldState: Array<{ offset: number; at: number; writes: WriteSet }> = [];
   private waiters: Waiter[] = [];
   private fetchWakers = new Set<() => void>();
   private hwWake: NodeJS.Timeout | undefined;
@@ -148,7 +144,7 @@ export class LeaderPipeline implements CommitPipeline {
 
   /** Holds back state that came from applying an uncommitted record found in the log at election. */
   holdState(offset: number, mutations: readonly StoreMutation[]): void {
-    this.heldState.push({ offset, at: this.options.clock(), mutations: withMetasAsOfNow(mutations) });
+    this.heldState.push({ offset, at: this.options.clock(), writes: toWriteSet(mutations) });
     this.noteDrops(offset, mutations);
   }
 
@@ -187,7 +183,7 @@ export class LeaderPipeline implements CommitPipeline {
 
   commit(record: QueueLogRecord, mutations: readonly StoreMutation[]): Promise<void> {
     const entry = this.log.append(this.options.epoch, record);
-    this.heldState.push({ offset: entry.offset, at: this.options.clock(), mutations: withMetasAsOfNow(mutations) });
+    this.heldState.push({ offset: entry.offset, at: this.options.clock(), writes: toWriteSet(mutations) });
     this.noteDrops(entry.offset, mutations);
     this.bookkeeping.onAppend(this.log.logEnd);
     this.afterAppend();
@@ -266,7 +262,7 @@ export class LeaderPipeline implements CommitPipeline {
         }
         const end = this.log.logEnd;
         // Persist before counting this node's copy toward the high watermark.
-        await this.log.store.write({ entries, state: committedWrites(committed), checkpoint: this.log.checkpoint(appliedEnd) });
+        await this.log.store.write({ entries, state: mergeWrites(committed), checkpoint: this.log.checkpoint(appliedEnd) });
         this.log.persistedEnd = Math.max(this.log.persistedEnd, end);
         this.log.appliedEnd = appliedEnd;
         this.bookkeeping.selfAppliedEnd = appliedEnd;

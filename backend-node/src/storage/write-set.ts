@@ -72,6 +72,13 @@ export class WriteSet {
     return this;
   }
 
+  /** Folds a later set in (`later` is left as it was). */
+  foldSet(later: WriteSet): this {
+    for (const [key, value] of later.keyed) this.fold(key, value);
+    for (const [queueId, queue] of later.metas) for (const [seq, value] of queue) this.foldMeta(queueId, seq, value);
+    return this;
+  }
+
   /**
    * Hands each write to `put` or `del`. `logStart` is the log start written in the same batch,
    * which decides body deletes; undefined where there is none (every delete then deletes).
