@@ -1,6 +1,6 @@
 /**
  * A set that yields its members oldest first, cheaply even when members leave from
- * the front all the time (a queue's ready messages: received from the front, sent to the back).
+ * the front all the time (a FIFO queue's groups with nothing in flight).
  * A JS Set does yield in insertion order, but its iterator walks every slot deleted before the
  * first live member until the table is rebuilt: with a backlog of 100,000 that cost ~20 µs per
  * receive. Here an array holds members in insertion order and a Map says which array slot is a
@@ -48,6 +48,11 @@ export class OrderedSet<T> {
     // Dead slots at the front are skipped for good.
     while (i < this.order.length && this.slots.get(this.order[i]!) !== i) i++;
     this.head = i;
+    // Members that keep coming and going never leave the set empty: drop the dead front before it grows without bound.
+    if (i > 1024 && 2 * i > this.order.length) {
+      this.compact();
+      i = 0;
+    }
     for (; i < this.order.length; i++) {
       const value = this.order[i]!;
       if (this.slots.get(value) !== i) continue;

@@ -13,14 +13,16 @@
  */
 import { MinHeap } from './min-heap.ts';
 import { OrderedSet } from './ordered-set.ts';
+import { ReadyList } from './ready-list.ts';
 import type { MessageMeta, QueueRecord } from './types.ts';
 
 export type MessageStatus = 'ready' | 'inflight' | 'delayed';
 
 /**
  * Which of the three sets a message is in, kept on its meta in memory (encodeMeta writes named
- * fields only): receives and deletes then touch no Set but the ready one. Every replica files
- * every message at each receive and delete, so each hash operation saved counts three times.
+ * fields only), and the ready list keeps its slot there too: receives and deletes touch no hash
+ * set. Every replica files every message at each receive and delete, so each hash operation saved
+ * counts three times.
  */
 const STATUS = Symbol('status');
 type Filed = MessageMeta & { [STATUS]?: MessageStatus };
@@ -46,7 +48,7 @@ export class QueueState {
   readonly dedup = new Map<string, { messageId: string; sequenceNumber?: string; expiresAt: number }>();
 
   /** Visible messages, oldest first (receives take from the front). */
-  private readonly ready = new OrderedSet<number>();
+  private readonly ready = new ReadyList();
   /** How many messages are in flight, and delayed (each message's own status says which it is). */
   private inflightSize = 0;
   private delayedSize = 0;
@@ -80,7 +82,7 @@ export class QueueState {
   /** Puts a message (already in `messages`) in one of the three sets. */
   private file(meta: Filed, status: MessageStatus): void {
     meta[STATUS] = status;
-    if (status === 'ready') this.ready.add(meta.seq);
+    if (status === 'ready') this.ready.add(meta);
     else if (status === 'inflight') this.inflightSize += 1;
     else this.delayedSize += 1;
   }
@@ -88,7 +90,7 @@ export class QueueState {
   /** Takes a message out of its set; the status it had. */
   private unfile(meta: Filed): MessageStatus | undefined {
     const status = meta[STATUS];
-    if (status === 'ready') this.ready.delete(meta.seq);
+    if (status === 'ready') this.ready.delete(meta);
     else if (status === 'inflight') this.inflightSize -= 1;
     else if (status === 'delayed') this.delayedSize -= 1;
     meta[STATUS] = undefined;
@@ -138,15 +140,18 @@ export class QueueState {
     return meta;
   }
 
-  /** Records a receive: the message goes in flight until `visibleAt` (or stays ready if that is now). */
-  markReceived(seq: number, visibleAt: number, now: number): void {
-    this.setVisibleAt(seq, visibleAt, now, true);
+  /** Records a receive of `meta` (a message of this queue): it goes in flight until `visibleAt` (or stays ready if that is now). */
+  markReceived(meta: MessageMeta, visibleAt: number, now: number): void {
+    this.retime(meta, visibleAt, now, true);
   }
 
-  /** Moves a message's visibility deadline; used by receives and ChangeMessageVisibility. */
-  setVisibleAt(seq: number, visibleAt: number, now: number, received = false): void {
-    const meta = this.messages.get(seq);
-    if (!meta) return;
+  /** Moves the visibility deadline of `meta` (a message of this queue), for ChangeMessageVisibility. */
+  setVisibleAt(meta: MessageMeta, visibleAt: number, now: number): void {
+    this.retime(meta, visibleAt, now, false);
+  }
+
+  private retime(meta: MessageMeta, visibleAt: number, now: number, received: boolean): void {
+    const seq = meta.seq;
     meta.visibleAt = visibleAt;
     const group = this.groupOf(meta);
     const wasInflight = this.unfile(meta) === 'inflight';
@@ -197,11 +202,11 @@ export class QueueState {
     const deliver: number[] = [];
     const move: number[] = [];
     let scanned = 0;
-    this.ready.forEachOldest((seq) => {
+    this.ready.forEachOldest((meta) => {
       if (deliver.length >= max || scanned++ >= RECEIVE_SCAN_LIMIT) return false;
-      const verdict = classify(this.messages.get(seq)!);
-      if (verdict === 'deliver') deliver.push(seq);
-      else if (verdict === 'move') move.push(seq);
+      const verdict = classify(meta);
+      if (verdict === 'deliver') deliver.push(meta.seq);
+      else if (verdict === 'move') move.push(meta.seq);
       return true;
     });
     return { deliver, move };

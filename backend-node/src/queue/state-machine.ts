@@ -473,7 +473,7 @@ export class QueueStateMachine {
         for (const { seq, visibleAt } of record.changes) {
           const meta = state.messages.get(seq);
           if (!meta) continue;
-          state.setVisibleAt(seq, visibleAt, record.ts);
+          state.setVisibleAt(meta, visibleAt, record.ts);
           out.push({ op: 'putMeta', queueId: state.record.queueId, meta });
         }
         break;
@@ -543,7 +543,7 @@ export class QueueStateMachine {
       if (meta.firstReceiveAt === 0) meta.firstReceiveAt = record.ts;
       meta.receivedAt = record.ts;
       meta.nonce = nonce;
-      state.markReceived(seq, record.ts + record.visibilityMs, record.ts);
+      state.markReceived(meta, record.ts + record.visibilityMs, record.ts);
       out.push({ op: 'putMeta', queueId, meta });
     }
     if (record.moved.length > 0) {
