@@ -3,8 +3,9 @@
  * than SQS's 10, idempotency keys on standard queues, receipt handles usable at any frontend.
  */
 import t from 'tap';
-import { NativeClient } from '@conveyor/client-sdk';
+import { NATIVE_CONTENT_TYPE, NATIVE_RECORDS_ACCEPT, NativeClient, decodeNative, encodeNative, encodeNativeInternal } from '@conveyor/client-sdk';
 import { TEST_CREDENTIALS, startFrontend, startStack } from '../support/index.ts';
+import { signedHeaders } from '../support/signing.ts';
 
 t.test('two frontends serve the native API over one cluster', async (t) => {
   const stack = await startStack();
@@ -57,4 +58,31 @@ t.test('parked long polls never hold up other requests to the same cluster', asy
   t.ok(elapsed < 2_000, `a send to the same cluster is answered while ${polls} long polls are parked (took ${elapsed} ms)`);
   const results = await Promise.all(parked);
   t.equal(results.filter((r) => r.messages.length === 0).length, polls, 'the long polls end empty when their wait is over');
+});
+
+t.test('answers are plain msgpack unless the caller accepts msgpackr records', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  const client = new NativeClient({ nodes: [stack.frontend.url], deadlineMs: 10_000, credentials: TEST_CREDENTIALS });
+  t.teardown(() => client.close());
+  await client.call('CreateQueue', { queue: 'codecs' });
+  await client.call('SendMessageBatch', { queue: 'codecs', entries: [{ id: 'a', body: 'one' }, { id: 'b', body: 'two' }] });
+
+  // A record structure definition is msgpackr's ext 0x72; plain msgpack of these values has none.
+  const hasRecordDefinition = (bytes: Buffer): boolean => bytes.includes(Buffer.from([0xd4, 0x72]));
+  const receive = async (accept: string | undefined, encode: (v: unknown) => Buffer) => {
+    const url = `${stack.frontend.url}/native/ReceiveMessage`;
+    const body = encode({ queue: 'codecs', maxMessages: 10, visibilityTimeoutSeconds: 0 });
+    const headers = await signedHeaders(url, { 'content-type': NATIVE_CONTENT_TYPE, ...(accept !== undefined && { accept }) }, body);
+    const res = await fetch(url, { method: 'POST', headers, body });
+    t.equal(res.status, 200);
+    return Buffer.from(await res.arrayBuffer());
+  };
+  const plain = await receive(undefined, encodeNative);
+  t.notOk(hasRecordDefinition(plain), 'without the accept value the answer is plain msgpack');
+  const records = await receive(NATIVE_RECORDS_ACCEPT, encodeNativeInternal);
+  t.ok(hasRecordDefinition(records), 'with it the answer uses records (and a records request is read)');
+  const bodies = (bytes: Buffer) => decodeNative<{ messages: Array<{ body: string }> }>(bytes).messages.map((m) => m.body).sort();
+  t.same(bodies(plain), ['one', 'two']);
+  t.same(bodies(records), ['one', 'two'], 'both carry the same messages');
 });

@@ -12,7 +12,7 @@ import { CircuitBreaker, type BreakerOptions, type BreakerState } from '../resil
 import { isRetryable, nextRetryDelayMs, type RetryOptions } from '../resilience/backoff.ts';
 import { sleep, type Timers } from '../timers.ts';
 import { rawPost } from './raw-post.ts';
-import { ConveyorError, decodeNative, encodeNative, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
+import { ConveyorError, decodeNative, encodeNativeInternal, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, NATIVE_RECORDS_ACCEPT, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -137,14 +137,15 @@ export class HttpTransport {
   }
 
   async #encode(body: unknown): Promise<{ bytes: Buffer; gzipped: boolean }> {
-    const bytes = encodeNative(body);
+    // Only Conveyor's frontends read what the SDK sends, so it can use msgpackr's records.
+    const bytes = encodeNativeInternal(body);
     const min = this.options.gzipMinBytes;
     if (min === undefined || bytes.length < min) return { bytes, gzipped: false };
     return { bytes: await gzipAsync(bytes), gzipped: true };
   }
 
   async #headers(url: string, payload: { bytes: Buffer; gzipped: boolean }): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { 'content-type': NATIVE_CONTENT_TYPE };
+    const headers: Record<string, string> = { 'content-type': NATIVE_CONTENT_TYPE, accept: NATIVE_RECORDS_ACCEPT };
     if (payload.gzipped) headers['content-encoding'] = 'gzip';
     if (!this.#signer) return headers;
     // undici sets Host from the origin; the signed value is the same.

@@ -26,6 +26,15 @@ const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
  */
 export const encodeNativeInternal = (value: unknown): Buffer => recordsPackr.pack(value);
 
+/**
+ * The `accept` value of a caller that reads msgpackr's records: the frontend then answers it in
+ * them (encodeNativeInternal), which is cheaper to write and to read than plain maps. Callers
+ * that do not send it get plain msgpack.
+ */
+export const NATIVE_RECORDS_ACCEPT = `${NATIVE_CONTENT_TYPE}; records=msgpackr`;
+/** Whether an `accept` header asks for msgpackr's records (NATIVE_RECORDS_ACCEPT). */
+export const acceptsNativeRecords = (accept: string | undefined): boolean => accept !== undefined && accept.includes('records=msgpackr');
+
 export interface NativeError {
   error: { code: ErrorCode; message: string; context?: ErrorContext };
 }
