@@ -9,45 +9,56 @@ import fc from 'fast-check';
 import { LoggedBodyDelete, MetaPut, NewKeyPut, foldWrite, type WriteValue } from '../../backend-node/src/storage/mutation-encoding.ts';
 import { WriteSet, toWriteSet } from '../../backend-node/src/storage/write-set.ts';
 import { decodeMeta } from '../../backend-node/src/storage/meta-encoding.ts';
-import { metaKey } from '../../backend-node/src/storage/keys.ts';
+import { bodyKey, isBodyKey, metaKey } from '../../backend-node/src/storage/keys.ts';
 import type { MessageMeta } from '../../backend-node/src/queue/types.ts';
 
-/** One write to one of a few keys; `new` puts are only made to keys that are not on the disk. */
-type Op = { key: number; kind: 'new' | 'put' | 'del'; byte: number };
+/**
+ * One write to one of a few keys; `new` puts are only made to keys that are not on the disk;
+ * `logdel` is a body delete that waits on trimming (LoggedBodyDelete), a plain delete elsewhere.
+ */
+type Op = { key: number; kind: 'new' | 'put' | 'del' | 'logdel'; byte: number };
 
-/** Writes a set to a model disk the way the stores do (no log here: every delete deletes); the operations written. */
+/** The log start written with every set here: body 3's record is trimmed by then, body 4's is not. */
+const LOG_START = 5;
+/** Each body lives in one log record, as a message's does. */
+const logRefOf = (k: number): number => (k === 3 ? 1 : 9);
+
+/** Writes a set to a model disk the way the stores do; the operations written. */
 function writeTo(disk: Map<string, number>, set: WriteSet): number {
   let written = 0;
-  set.forEach(undefined, (key, bytes) => void (disk.set(key, bytes[0]!), written++), (key) => void (disk.delete(key), written++));
+  set.forEach(LOG_START, (key, bytes) => void (disk.set(key, bytes[0]!), written++), (key) => void (disk.delete(key), written++));
   return written;
 }
 
-/** Keys 0–2 are metas (kept by queue and sequence), 3 and 4 other keys. */
+/** Keys 0–2 are metas (kept by queue and sequence), 3 and 4 bodies, 5 another key. */
 const metaOf = (k: number): { queueId: number; seq: number } | undefined => (k < 2 ? { queueId: 1, seq: k } : k === 2 ? { queueId: 2, seq: 0 } : undefined);
 const keyOf = (k: number): string => {
   const meta = metaOf(k);
-  return meta ? metaKey(meta.queueId, meta.seq) : `k${k}`;
+  return meta ? metaKey(meta.queueId, meta.seq) : k === 3 || k === 4 ? bodyKey(`m${k}`) : `k${k}`;
 };
 const foldOne = (set: WriteSet, k: number, value: WriteValue): WriteSet => {
   const meta = metaOf(k);
   return meta ? set.foldMeta(meta.queueId, meta.seq, value) : set.fold(keyOf(k), value);
 };
 
-const opsArb = fc.array(fc.record({ key: fc.integer({ min: 0, max: 4 }), kind: fc.constantFrom('new' as const, 'put' as const, 'del' as const), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 40 });
+const opsArb = fc.array(fc.record({ key: fc.integer({ min: 0, max: 5 }), kind: fc.constantFrom('new' as const, 'put' as const, 'del' as const, 'logdel' as const), byte: fc.integer({ min: 0, max: 255 }) }), { maxLength: 40 });
 
 t.test('writing the folded set leaves the disk as writing every operation in turn', async (t) => {
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 5 }), opsArb, (onDisk, rawOps) => {
+    fc.property(fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 6 }), opsArb, (onDisk, rawOps) => {
       const initial = new Map(onDisk.map((k): [string, number] => [keyOf(k), 7]));
       // A `new` put names a key that no write has stored: not on the disk and not put before here.
       const seen = new Set(initial.keys());
       const ops: Op[] = rawOps.map((op) => {
         const key = keyOf(op.key);
-        const kind = op.kind === 'new' && seen.has(key) ? 'put' : op.kind;
-        if (kind !== 'del') seen.add(key);
+        // Body keys are only ever put for records already trimmed (body 3), never for body 4.
+        const kind =
+          op.key === 4 && (op.kind === 'new' || op.kind === 'put') ? 'logdel' : op.kind === 'new' && seen.has(key) ? 'put' : op.kind === 'logdel' && !isBodyKey(key) ? 'del' : op.kind;
+        if (kind !== 'del' && kind !== 'logdel') seen.add(key);
         return { ...op, kind };
       });
-      const valueOf = (op: Op): WriteValue => (op.kind === 'del' ? null : op.kind === 'new' ? new NewKeyPut(Buffer.from([op.byte])) : Buffer.from([op.byte]));
+      const valueOf = (op: Op): WriteValue =>
+        op.kind === 'del' ? null : op.kind === 'logdel' ? new LoggedBodyDelete(logRefOf(op.key)) : op.kind === 'new' ? new NewKeyPut(Buffer.from([op.byte])) : Buffer.from([op.byte]);
 
       const oneByOne = new Map(initial);
       for (const op of ops) writeTo(oneByOne, foldOne(new WriteSet(), op.key, valueOf(op)));
@@ -134,4 +145,34 @@ t.test('a later set folded in wins key by key, metas and other keys alike', asyn
   t.equal(earlier.get('q!1'), null);
   t.equal(earlier.size, 3);
   t.equal(later.size, 4, 'the later set is unchanged');
+});
+
+t.test('body deletes that wait on trimming are written only when their record is trimmed, and fold with other body writes in order', async (t) => {
+  const deletes = (set: WriteSet, logStart: number): string[] => {
+    const keys: string[] = [];
+    set.forEach(logStart, () => undefined, (key) => void keys.push(key));
+    return keys.sort();
+  };
+  const waiting = new WriteSet().foldMutations([
+    { op: 'delBody', messageId: 'a', logRef: 3 },
+    { op: 'delBody', messageId: 'b', logRef: 8 },
+  ]);
+  t.equal(waiting.size, 2);
+  t.ok(waiting.get(bodyKey('a')) instanceof LoggedBodyDelete, 'readable by key while it waits');
+  t.same(deletes(waiting, 5), [bodyKey('a')], "only the body whose record is trimmed (the other is still in the log)");
+  t.same(deletes(waiting, 10), [bodyKey('a'), bodyKey('b')]);
+
+  // A body put (or plain delete) in the same set moves the waiting deletes to the keyed writes, in order.
+  const mixed = new WriteSet().foldMutations([{ op: 'delBody', messageId: 'a', logRef: 3 }]).fold(bodyKey('a'), Buffer.from([1])).foldMutations([{ op: 'delBody', messageId: 'c', logRef: 3 }]);
+  t.same(mixed.get(bodyKey('a')), Buffer.from([1]), 'the later put wins over the earlier delete');
+  t.ok(mixed.get(bodyKey('c')) instanceof LoggedBodyDelete);
+  t.same(deletes(mixed, 5), [bodyKey('c')]);
+
+  // Folding sets: waiting deletes come along, and meet the other set's body writes in order.
+  const earlier = new WriteSet().fold(bodyKey('d'), Buffer.from([2]));
+  earlier.foldSet(new WriteSet().foldMutations([{ op: 'delBody', messageId: 'd', logRef: 1 }, { op: 'delBody', messageId: 'e', logRef: 9 }]));
+  t.ok(earlier.get(bodyKey('d')) instanceof LoggedBodyDelete, "the later set's delete replaces the earlier put");
+  t.same(deletes(earlier, 5), [bodyKey('d')]);
+  const plain = new WriteSet().foldSet(waiting);
+  t.same(deletes(plain, 10), [bodyKey('a'), bodyKey('b')], 'into an empty set they stay waiting, and are written the same');
 });

@@ -20,6 +20,8 @@ export function parseMetaKey(key: string): { queueId: number; seq: number } | un
 }
 export const metaPrefix = (queueId: number): string => `m!${hex(queueId, 8)}!`;
 export const bodyKey = (messageId: string): string => `b!${messageId}`;
+export const BODY_PREFIX = 'b!';
+export const isBodyKey = (key: string): boolean => key.startsWith(BODY_PREFIX);
 export const dedupKey = (queueId: number, key: string): string => `d!${hex(queueId, 8)}!${key}`;
 export const dedupPrefix = (queueId: number): string => `d!${hex(queueId, 8)}!`;
 /** The smallest string greater than every key with this prefix. */

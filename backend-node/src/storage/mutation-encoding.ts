@@ -65,8 +65,17 @@ export function writeOne(key: string, value: WriteValue, logStart: number | unde
  * as new stays new through later puts, and a delete of it drops the key from the set: a message
  * sent, received and deleted before its state is written costs the disk nothing.
  */
-export function foldWrite<K>(set: Map<K, WriteValue>, key: K, value: WriteValue): void {
+/** What foldWrite folds into: a Map, or a SeqMap for metas. */
+export interface WriteTarget<K> {
+  get(key: K): WriteValue | undefined;
+  set(key: K, value: WriteValue): unknown;
+  delete(key: K): boolean;
+}
+
+export function foldWrite<K>(set: WriteTarget<K>, key: K, value: WriteValue): void {
   const earlier = set.get(key);
+  // A delete that depends on trimming adds nothing to a delete already there.
+  if (earlier === null && value instanceof LoggedBodyDelete) return;
   if (earlier instanceof NewKeyPut) {
     if (value === null) {
       set.delete(key);
