@@ -144,7 +144,7 @@ function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<
   const parts: string[] = [];
   for (const { pid, name } of processes) {
     const used = cpuSeconds(pid) - (before.get(name) ?? 0);
-    parts.push(`${name} ${Math.round((used * 1000 * 1000) / messages)}`);
+    parts.push(`${name} ${((used * 1000 * 1000) / messages).toFixed(1)}`);
   }
   return `CPU ms per 1,000 messages (${what}): ${parts.join(', ')}`;
 }
