@@ -108,11 +108,24 @@ function failedEntry(id: string, error: ConveyorError): BatchResult<object>['fai
   return { id, code: error.code, message: error.message, senderFault: error.info.senderFault };
 }
 
+/**
+ * Text of a number, remembered for the last value: a receive takes runs of messages sent together
+ * (one timestamp) and first received together, so most conversions repeat the one before.
+ */
+function lastTextOf(): (n: number) => string {
+  let last = Number.NaN;
+  let text = '';
+  return (n) => (n === last ? text : ((last = n), (text = String(n))));
+}
+const sentText = lastTextOf();
+const firstReceiveText = lastTextOf();
+const COUNT_TEXT = Array.from({ length: 100 }, (_, i) => String(i));
+
 function systemAttributesOf(meta: MessageMeta): ReceivedSystemAttributes {
   const out: ReceivedSystemAttributes = {
-    SentTimestamp: String(meta.sentAt),
-    ApproximateReceiveCount: String(meta.receiveCount),
-    ApproximateFirstReceiveTimestamp: String(meta.firstReceiveAt),
+    SentTimestamp: sentText(meta.sentAt),
+    ApproximateReceiveCount: COUNT_TEXT[meta.receiveCount] ?? String(meta.receiveCount),
+    ApproximateFirstReceiveTimestamp: firstReceiveText(meta.firstReceiveAt),
   };
   if (meta.senderId !== undefined) out.SenderId = meta.senderId;
   if (meta.sequenceNumber !== undefined) out.SequenceNumber = meta.sequenceNumber;
