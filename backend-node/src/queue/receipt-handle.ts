@@ -63,7 +63,6 @@ export function encodeReceiptHandle(handle: ReceiptHandle): string {
     if (c < TOKEN_LENGTH) codes[c++] = DIGIT_CODES[group & 63]!;
   }
   const d = codes;
-  // prettier-ignore
   return String.fromCharCode(d[0]!, d[1]!, d[2]!, d[3]!, d[4]!, d[5]!, d[6]!, d[7]!, d[8]!, d[9]!, d[10]!, d[11]!, d[12]!, d[13]!, d[14]!, d[15]!, d[16]!, d[17]!, d[18]!, d[19]!, d[20]!, d[21]!, d[22]!);
 }
 

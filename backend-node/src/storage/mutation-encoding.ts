@@ -60,11 +60,6 @@ export function writeOne(key: string, value: WriteValue, logStart: number | unde
   } else put(key, bytesOf(value instanceof NewKeyPut ? value.value : value));
 }
 
-/**
- * Sets `key` in a write set that has not been written yet, the later write winning. A key put
- * as new stays new through later puts, and a delete of it drops the key from the set: a message
- * sent, received and deleted before its state is written costs the disk nothing.
- */
 /** What foldWrite folds into: a Map, or a SeqMap for metas. */
 export interface WriteTarget<K> {
   get(key: K): WriteValue | undefined;
@@ -72,6 +67,11 @@ export interface WriteTarget<K> {
   delete(key: K): boolean;
 }
 
+/**
+ * Sets `key` in a write set that has not been written yet, the later write winning. A key put
+ * as new stays new through later puts, and a delete of it drops the key from the set: a message
+ * sent, received and deleted before its state is written costs the disk nothing.
+ */
 export function foldWrite<K>(set: WriteTarget<K>, key: K, value: WriteValue): void {
   const earlier = set.get(key);
   // A delete that depends on trimming adds nothing to a delete already there.

@@ -53,17 +53,7 @@ export class SeqMap<V> {
     return true;
   }
 
-  /** Every entry, by chunk in the order chunks were made, ascending within one. */
-  *[Symbol.iterator](): IterableIterator<[number, V]> {
-    for (const [no, chunk] of this.chunks) {
-      for (let i = 0; i < CHUNK; i++) {
-        const value = chunk.values[i];
-        if (value !== undefined) yield [no * CHUNK + i, value];
-      }
-    }
-  }
-
-  /** Calls `visit` with every entry, as the iterator yields them, without its allocations. */
+  /** Calls `visit` with every entry: by chunk in the order chunks were made, ascending within one. */
   forEach(visit: (seq: number, value: V) => void): void {
     for (const [no, chunk] of this.chunks) {
       const base = no * CHUNK;
