@@ -1,6 +1,6 @@
 /**
  * The backend node's HTTP server (fastify): the native msgpack API for queue operations, the
- * replication endpoints, and status/health as JSON.
+ * replication endpoints, status/health as JSON and Prometheus metrics.
  */
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -107,6 +107,7 @@ export function buildServer(node: ReplicaNode, options: ServerOptions): FastifyI
   // Operator action (the local launcher's drain and rolling restart): hand leadership to another in-sync node.
   app.post('/admin/handoff', async () => node.handOff());
   app.get('/status', async () => node.status());
+  app.get('/metrics', async (_request, reply) => reply.header('content-type', node.metrics.contentType).send(await node.metrics.scrape()));
   app.get('/health', async () => ({ ok: true }));
   return app;
 }

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { ConveyorError } from '@conveyor/client-sdk/wire';
 import { ClusterCoordinator } from '../coordination/cluster-coordinator.ts';
 import { QueueEngine } from '../engine/engine.ts';
+import { NodeMetrics } from '../observability/node-metrics.ts';
 import { QueueStateMachine } from '../queue/state-machine.ts';
 import { LevelQueueStore } from '../storage/level-store.ts';
 import { WriteSet } from '../storage/write-set.ts';
@@ -86,6 +87,9 @@ export class ReplicaNode {
   /** After handing leadership over, this node stays out of elections until then (ms, performance clock). */
   private noElectionUntil = 0;
 
+  /** Prometheus metrics of this node (served at GET /metrics). */
+  readonly metrics: NodeMetrics;
+
   private constructor(
     private readonly options: ReplicaNodeOptions,
     private readonly store: LevelQueueStore,
@@ -94,6 +98,8 @@ export class ReplicaNode {
     machine: QueueStateMachine,
   ) {
     this.machine = machine;
+    this.metrics = new NodeMetrics(() => this.positions());
+    replication.onWrite = (synced, seconds) => this.metrics.storageWriteSeconds.observe({ synced: String(synced) }, seconds);
     this.knownEpoch = replicaLog.epochs.latestEpoch();
     this.transport = createHttpPeerTransport();
     this.coordinator = new ClusterCoordinator({
@@ -162,6 +168,13 @@ export class ReplicaNode {
   }
 
   status(): NodeStatus {
+    const status = this.positions();
+    if (this.engineValue) status.queues = this.engineValue.queueCounts();
+    return status;
+  }
+
+  /** The status without the per-queue counters (cheap: for every metrics scrape). */
+  private positions(): NodeStatus {
     const state = this.coordinator.state;
     const status: NodeStatus = {
       nodeId: this.options.nodeId,
@@ -178,7 +191,6 @@ export class ReplicaNode {
     };
     if (this.leader) status.followers = this.leader.bookkeeping.progress();
     if (this.follower?.lastFetchAt !== undefined) status.lastFetchAt = this.follower.lastFetchAt;
-    if (this.engineValue) status.queues = this.engineValue.queueCounts();
     return status;
   }
 
@@ -307,6 +319,7 @@ export class ReplicaNode {
       materializeBodies: (point, extra) => this.materializeBodies(point, this.machine, extra),
       excluded: () => this.coordinator.retired,
       logRetentionMs: this.options.logRetentionMs,
+      onCommitted: (seconds) => this.metrics.commitSeconds.observe(seconds),
     });
     // Records already in the log but not yet applied will commit in this epoch: apply them now,
     // holding their state back until they do.

@@ -43,10 +43,14 @@ export interface LeaderOptions {
    * that time is deleted while its body still lives in the log and never needs a copy of its own.
    */
   logRetentionMs?: number;
+  /** Told each write's time from append to commit, in seconds (for metrics). */
+  onCommitted?: (seconds: number) => void;
 }
 
 interface Waiter {
   offset: number;
+  /** performance.now() at the append of a write (not set for barriers). */
+  appendedAt?: number;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -187,7 +191,7 @@ export class LeaderPipeline implements CommitPipeline {
     this.noteDrops(entry.offset, mutations);
     this.bookkeeping.onAppend(this.log.logEnd);
     this.afterAppend();
-    return this.waitFor(entry.offset);
+    return this.waitFor(entry.offset, this.options.onCommitted ? performance.now() : undefined);
   }
 
   barrier(): Promise<void> {
@@ -196,10 +200,10 @@ export class LeaderPipeline implements CommitPipeline {
     return this.log.logEnd > this.bookkeeping.highWatermark ? this.waitFor(this.log.logEnd - 1) : Promise.resolve();
   }
 
-  private waitFor(offset: number): Promise<void> {
+  private waitFor(offset: number, appendedAt?: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (offset < this.bookkeeping.highWatermark) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ offset, resolve, reject }));
+    return new Promise((resolve, reject) => this.waiters.push({ offset, appendedAt, resolve, reject }));
   }
 
   private afterAppend(): void {
@@ -281,7 +285,12 @@ export class LeaderPipeline implements CommitPipeline {
     let n = 0;
     while (n < this.waiters.length && this.waiters[n]!.offset < hw) n++;
     const done = this.waiters.splice(0, n);
-    for (const w of done) w.resolve();
+    const observe = this.options.onCommitted;
+    const now = observe && n > 0 ? performance.now() : 0;
+    for (const w of done) {
+      if (observe && w.appendedAt !== undefined) observe((now - w.appendedAt) / 1000);
+      w.resolve();
+    }
     this.hwWake ??= setTimeout(() => this.wakeFetchers(), HW_WAKE_DELAY_MS);
     // Write the newly committed state even if no new record comes to carry it.
     if (this.log.appliedEnd < hw) this.schedulePersist();

@@ -48,6 +48,9 @@ export class ReplicationStore {
   /** The range deletes of trimmed records, one after another (see trimBefore). */
   private clearing: Promise<void> = Promise.resolve();
 
+  /** Told each write()'s duration in seconds and whether it was synced (for metrics). */
+  onWrite: ((synced: boolean, seconds: number) => void) | undefined;
+
   constructor(private readonly db: Db) {}
 
   /** Resolves once the records of every earlier trim are deleted (before closing the database). */
@@ -95,7 +98,10 @@ export class ReplicationStore {
     const del = (key: string): void => void ops.del(key);
     for (const set of batch.state ?? []) set.forEach(batch.checkpoint?.logStart, put, del);
     if (batch.checkpoint) ops.put(REPLICATION_KEY, packr.pack(batch.checkpoint));
-    await ops.write({ sync: (batch.entries?.length ?? 0) > 0 });
+    const synced = (batch.entries?.length ?? 0) > 0;
+    const started = this.onWrite ? performance.now() : 0;
+    await ops.write({ sync: synced });
+    this.onWrite?.(synced, (performance.now() - started) / 1000);
   }
 
   /** Deletes log records at and after `from` (a follower's divergent suffix), with the new checkpoint. */
