@@ -205,6 +205,52 @@ export class Follower {
     for (const { entry } of received) this.pendingApply.set(entry.offset, entry);
     // Apply what the leader says is committed and this node has (or is about to have) on disk.
     const applyEnd = Math.min(highWatermark, this.replicaLog.logEnd);
+    // The new records go to disk at once, and the committed ones are applied while that synced
+    // write is under way (CPU beside the disk's wait): the next fetch, which acknowledges the
+    // records, leaves after the longer of the two rather than after both.
+    const writing = this.writeRecords(entries, applyEnd <= this.machineEnd);
+    try {
+      await this.applyUpTo(applyEnd);
+    } finally {
+      await writing;
+    }
+  }
+
+  /**
+   * Writes `entries` (synced), with the state that waits when it is due: after STATE_DELAY_MS, at
+   * STATE_DELAY_KEYS keys, or when a fetch came back with nothing new (`idle`). Records alone leave
+   * the checkpoint's applied end where it is.
+   */
+  private writeRecords(entries: LogItem[], nothingToApply: boolean): Promise<void> {
+    const set = this.unwritten;
+    const since = this.unwrittenSince;
+    const idle = entries.length === 0 && nothingToApply;
+    const due = set !== undefined && (idle || set.size >= STATE_DELAY_KEYS || Date.now() - since >= STATE_DELAY_MS);
+    if (entries.length === 0 && !due) return Promise.resolve();
+    const end = due ? this.machineEnd : this.replicaLog.appliedEnd;
+    const logEnd = this.replicaLog.logEnd;
+    // Taken now: what is applied from here on folds into a set of its own, written later.
+    if (due) this.unwritten = undefined;
+    // The batch (and each meta's bytes) is made before write() first waits, so later applies cannot change it.
+    return this.store.write({ entries, state: due ? [set] : [], checkpoint: this.replicaLog.checkpoint(end) }).then(
+      () => {
+        if (entries.length > 0) this.replicaLog.persistedEnd = Math.max(this.replicaLog.persistedEnd, logEnd);
+        this.replicaLog.appliedEnd = end;
+      },
+      (error: unknown) => {
+        // Not on disk: the state waits again, ahead of what was folded since.
+        if (due) {
+          if (this.unwritten) set.foldSet(this.unwritten);
+          this.unwritten = set;
+          this.unwrittenSince = since;
+        }
+        throw error;
+      },
+    );
+  }
+
+  /** Applies the log to `applyEnd`, folding the state changes into the set that waits. */
+  private async applyUpTo(applyEnd: number): Promise<void> {
     // The state changes of the records applied here are folded into one write set, and kept
     // folding across fetches for up to STATE_DELAY_MS (as the leader does): a message sent,
     // received and deleted within that time costs two deletes, not four puts and deletes.
@@ -230,17 +276,6 @@ export class Follower {
       // the live metas are what it writes, so they are not copied.
       this.unwritten.foldMutations(mutations, false);
     }
-    // An answer that brought nothing new (the fetch waited its time out) writes what waits.
-    const idle = entries.length === 0 && mutations.length === 0;
-    const due = !this.unwritten || idle || this.unwritten.size >= STATE_DELAY_KEYS || Date.now() - this.unwrittenSince >= STATE_DELAY_MS;
-    if (due) {
-      if (entries.length === 0 && appliedEnd === this.replicaLog.appliedEnd) return;
-      await this.writeState(entries);
-      return;
-    }
-    // Records now; their state (and the checkpoint past it) later.
-    await this.store.write({ entries, state: [], checkpoint: this.replicaLog.checkpoint(this.replicaLog.appliedEnd) });
-    this.replicaLog.persistedEnd = this.replicaLog.logEnd;
   }
 
   private async installSnapshot(): Promise<void> {
