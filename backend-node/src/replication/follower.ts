@@ -92,7 +92,7 @@ export class Follower {
     await this.loopDone;
     if (this.machineEnd === this.replicaLog.appliedEnd) return;
     try {
-      await this.writeState([]);
+      await this.writeState();
     } catch (error) {
       this.options.log('could not write the applied state on stopping; reloading it from disk', { error: (error as Error).message });
       await this.reloadFromDisk();
@@ -106,12 +106,11 @@ export class Follower {
     this.machineEnd = this.replicaLog.appliedEnd;
   }
 
-  /** Writes `entries` with the state waiting (all of it) and the checkpoint at the machine's end. */
-  private async writeState(entries: LogItem[]): Promise<void> {
+  /** Writes the state waiting (all of it) with the checkpoint at the machine's end. */
+  private async writeState(): Promise<void> {
     const end = this.machineEnd;
-    await this.store.write({ entries, state: this.unwritten ? [this.unwritten] : [], checkpoint: this.replicaLog.checkpoint(end) });
+    await this.store.write({ state: this.unwritten ? [this.unwritten] : [], checkpoint: this.replicaLog.checkpoint(end) });
     this.unwritten = undefined;
-    if (entries.length > 0) this.replicaLog.persistedEnd = this.replicaLog.logEnd;
     this.replicaLog.appliedEnd = end;
   }
 
