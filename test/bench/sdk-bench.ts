@@ -29,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { Conveyor, type ConveyorOptions } from '@conveyor/client-sdk';
 import { startLocalCluster } from '../../cluster/src/launcher/local-cluster.ts';
 import { freePort } from '../../cluster/src/launcher/processes.ts';
+import { scrapeTotals, timingReport, type ServerEndpoints, type Totals } from './server-timings.ts';
 
 const { values } = parseArgs({
   options: {
@@ -221,15 +222,19 @@ async function separateHalves(options: ConveyorOptions, queueName: string, measu
   const clients = Array.from({ length: Math.max(producers, consumers) }, () => new Conveyor(options));
   await clients[0]!.createQueue(queueName);
   let cpuBefore = cpuSnapshot(measured);
+  const timesBefore = await scrapeTotals(servers);
   const sendStart = performance.now();
   await produce(clients, queueName, total);
   const sendSeconds = (performance.now() - sendStart) / 1000;
   log(`sent ${total} (no consumers) in ${sendSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'sent')}`);
+  const timesAfterSends = await scrapeTotals(servers);
+  logTimings(timesBefore, timesAfterSends);
   cpuBefore = cpuSnapshot(measured);
   const drainStart = performance.now();
   const received = await consumeAll(clients, queueName, total).done;
   const drainSeconds = (performance.now() - drainStart) / 1000;
   log(`drained ${received} (received and deleted) in ${drainSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'received and deleted')}`);
+  logTimings(timesAfterSends, await scrapeTotals(servers));
   await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
   await Promise.all(clients.map((c) => c.close()));
   return { sendOnlyPerSec: Math.round(total / sendSeconds), drainPerSec: Math.round(received / drainSeconds) };
@@ -292,12 +297,24 @@ const options: ConveyorOptions = {
 };
 const peaks: Record<string, number> = {};
 /** The backend nodes a running `npm start` lists in its run.json (for --endpoint runs). */
+/** The frontends and backend nodes whose metrics the phase timings come from (nodes only with a run.json). */
+function serverEndpoints(): ServerEndpoints {
+  const runFile = dataDir ?? values['data-dir'];
+  const info = runFile && existsSync(join(runFile, 'run.json')) ? (JSON.parse(readFileSync(join(runFile, 'run.json'), 'utf8')) as { frontends: string[]; nodes: Array<{ id: string; url: string }> }) : undefined;
+  return { frontends: info?.frontends ?? cluster?.frontends ?? [endpoint!], nodes: info?.nodes ?? [] };
+}
+/** Where the phase's time went on the servers (see server-timings.ts). */
+function logTimings(before: Totals, after: Totals): void {
+  const report = timingReport(before, after);
+  if (report) log(`  server time per call: ${report}`);
+}
 function runFileNodes(dir: string | undefined): Array<{ pid: number; name: string }> {
   if (!dir) return [];
   const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { nodes: Array<{ id: string; pid: number }> };
   return info.nodes.map((n) => ({ pid: n.pid, name: `node-${n.id}` }));
 }
 const children = cluster ? childProcesses() : runFileNodes(values['data-dir']); // found once: scanning /proc is not free
+const servers = serverEndpoints();
 const sample = (): void => {
   for (const { pid, name } of children) {
     const mb = peakRssMb(pid);
@@ -314,8 +331,10 @@ try {
     await throughput(options, `bench-warmup-${suffix}`, warmupMessages);
   }
   const cpuBefore = cpuSnapshot(measured);
+  const timesBefore = await scrapeTotals(servers);
   const { sendPerSec, receiveDeletePerSec } = await throughput(options, `bench-${suffix}`, total);
   log(cpuReport(measured, cpuBefore, total));
+  logTimings(timesBefore, await scrapeTotals(servers));
   log('the same, in two halves: every message sent, then the backlog drained');
   const { sendOnlyPerSec, drainPerSec } = await separateHalves(options, `bench-halves-${suffix}`, measured);
   log(`latency: ${latencySamples} messages one at a time, ${latencyGapMs} ms apart, after ${latencyWarmup} untimed`);
