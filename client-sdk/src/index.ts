@@ -5,7 +5,7 @@ export { rawPost } from './transport/raw-post.ts';
 export { RequestSigner, type Credentials, type RequestToSign, type SignerOptions } from './auth/sigv4.ts';
 export { Conveyor } from './conveyor.ts';
 export { Queue } from './queue.ts';
-export { Consumer, type ConsumeOptions, type ConsumerQueue, type ConsumerStage, type ConsumerStats, type HandlerContext, type MessageHandler } from './consumer/consumer.ts';
+export { Consumer, type ConsumeOptions, type ConsumerQueue, type ConsumerStage, type ConsumerStats, type HandlerContext, type MessageHandler, type MessageRef } from './consumer/consumer.ts';
 export type { OutgoingMessage, ReceivedMessage, ReceiveOptions, SendResult } from './messages.ts';
 export { fromWireAttributes, toWireAttributes, type QueueAttributes, type QueueDescription, type RedrivePolicy } from './queue-attributes.ts';
 export { CLIENT_DEFAULTS, MAX_NATIVE_BATCH, resolveClientOptions, type BatchingOptions, type ConveyorOptions } from './options.ts';

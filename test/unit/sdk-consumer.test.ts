@@ -3,6 +3,8 @@
  * FIFO group order, heartbeats, failures (backoff visibility, releasing a failed group's later
  * messages) and a graceful stop.
  */
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 import t from 'tap';
 import { Consumer, sleep, type ConsumeOptions, type ConsumerQueue, type MessageHandler, type ReceivedMessage } from '@conveyor/client-sdk';
 import { FakeTimers, settle } from '../support/fake-timers.ts';
@@ -171,4 +173,48 @@ t.test('an aborted signal stops polling, releases the buffer and waits for runni
   const released = queue.visibility.filter((v) => v.seconds === 0).map((v) => v.handle);
   t.equal(released.length, consumer.stats.received - 2, 'every buffered message was handed back');
   t.equal(queue.inflight.size, 0, 'nothing is left invisible');
+});
+
+t.test('deletes waiting for their answer keep no message alive; a failed one is reported by id and receipt handle', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const collect = runInNewContext('gc') as () => void;
+  const timers = new FakeTimers(0);
+  const pendingDeletes: Array<{ handle: string; fail: (error: Error) => void }> = [];
+  let next = 0;
+  // A queue that hands out fresh messages and holds only the receipt handles of deletes that never answer.
+  const queue: ConsumerQueue = {
+    name: 'q',
+    fifo: false,
+    async receive(options) {
+      if (next >= 20) {
+        await sleep(timers, 1_000, options.signal);
+        return [];
+      }
+      return Array.from({ length: Math.min(options.max, 20 - next) }, () => {
+        const i = next++;
+        return { messageId: `m${i}`, receiptHandle: `h${i}`, body: 'x'.repeat(100_000), md5OfBody: '', systemAttributes: { SentTimestamp: '0', ApproximateReceiveCount: '1', ApproximateFirstReceiveTimestamp: '0' } };
+      });
+    },
+    delete(message) {
+      const handle = message.receiptHandle;
+      return new Promise<void>((_resolve, reject) => pendingDeletes.push({ handle, fail: reject }));
+    },
+    async changeVisibility() {},
+    async flush() {},
+  };
+  const refs: Array<WeakRef<ReceivedMessage>> = [];
+  const errors: Array<{ stage: string; message: unknown }> = [];
+  const consumer = new Consumer(queue, (m) => void refs.push(new WeakRef(m)), { concurrency: 10, batchSize: 10, waitSeconds: 1, onError: (_e, stage, message) => errors.push({ stage, message }) }, timers, () => 0.5);
+  await timers.advanceAsync(10);
+  t.equal(refs.length, 20, 'every message was handled');
+  t.equal(pendingDeletes.length, 20, 'and every delete is still waiting');
+  await new Promise((r) => setImmediate(r)); // WeakRef targets stay alive until the end of the job that made them
+  collect();
+  t.equal(refs.filter((r) => r.deref() !== undefined).length, 0, 'no handled message (nor its body) is kept by its waiting delete');
+  pendingDeletes[3]!.fail(new Error('boom'));
+  await settle();
+  t.same(errors, [{ stage: 'delete', message: { messageId: 'm3', receiptHandle: 'h3' } }]);
+  for (const d of pendingDeletes.slice(4)) d.fail(new Error('stopped'));
+  for (const d of pendingDeletes.slice(0, 3)) d.fail(new Error('stopped'));
+  await consumer.stop();
 });

@@ -37,6 +37,12 @@ export interface HandlerContext {
   signal: AbortSignal;
 }
 
+/** What `onError` gets of a message whose delete or visibility change failed. */
+export interface MessageRef {
+  messageId: string;
+  receiptHandle: string;
+}
+
 /** Where a consumer error happened. */
 export type ConsumerStage = 'receive' | 'handler' | 'delete' | 'visibility';
 
@@ -61,8 +67,13 @@ export interface ConsumeOptions {
   failureVisibility?: (receiveCount: number, error: unknown) => number | undefined;
   /** Stops the consumer when aborted. */
   signal?: AbortSignal;
-  /** Called for every error: a failed receive, handler, delete or visibility change. */
-  onError?: (error: unknown, stage: ConsumerStage, message?: ReceivedMessage) => void;
+  /**
+   * Called for every error: a failed receive, handler, delete or visibility change. A failed
+   * handler comes with its message; a failed delete or visibility change with the message's id
+   * and receipt handle only, since the consumer keeps nothing more of a message once its handler
+   * is done (waiting deletes would otherwise hold every body in memory).
+   */
+  onError?: (error: unknown, stage: ConsumerStage, message?: ReceivedMessage | MessageRef) => void;
   /** Called after a message was handled (its delete is on its way). */
   onProcessed?: (message: ReceivedMessage, durationMs: number) => void;
 }
@@ -220,7 +231,8 @@ export class Consumer {
     try {
       await this.handler(held.message, { signal: this.#stopping.signal });
       this.#stats.processed += 1;
-      this.queue.delete(held.message).catch((error: unknown) => this.options.onError?.(error, 'delete', held.message));
+      const { messageId, receiptHandle } = held.message;
+      this.queue.delete(held.message).catch((error: unknown) => this.options.onError?.(error, 'delete', { messageId, receiptHandle }));
       this.options.onProcessed?.(held.message, this.timers.now() - started);
     } catch (error) {
       this.#stats.failed += 1;
@@ -250,7 +262,8 @@ export class Consumer {
   }
 
   #changeVisibility(message: ReceivedMessage, seconds: number): void {
-    this.queue.changeVisibility(message, seconds).catch((error: unknown) => this.options.onError?.(error, 'visibility', message));
+    const { messageId, receiptHandle } = message;
+    this.queue.changeVisibility(message, seconds).catch((error: unknown) => this.options.onError?.(error, 'visibility', { messageId, receiptHandle }));
   }
 
   /** Extends the visibility of every held message whose extension is due; re-arms itself. */
