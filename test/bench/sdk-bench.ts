@@ -296,22 +296,24 @@ const options: ConveyorOptions = {
   ackBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
 };
 const peaks: Record<string, number> = {};
+/** A local Conveyor's run.json (its nodes and frontends), if `dir` holds one. */
+function runInfo(dir: string | undefined): { frontends: string[]; nodes: Array<{ id: string; url: string; pid: number }> } | undefined {
+  if (!dir || !existsSync(join(dir, 'run.json'))) return undefined;
+  return JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { frontends: string[]; nodes: Array<{ id: string; url: string; pid: number }> };
+}
 /** The backend nodes a running `npm start` lists in its run.json (for --endpoint runs). */
+function runFileNodes(dir: string | undefined): Array<{ pid: number; name: string }> {
+  return (runInfo(dir)?.nodes ?? []).map((n) => ({ pid: n.pid, name: `node-${n.id}` }));
+}
 /** The frontends and backend nodes whose metrics the phase timings come from (nodes only with a run.json). */
 function serverEndpoints(): ServerEndpoints {
-  const runFile = dataDir ?? values['data-dir'];
-  const info = runFile && existsSync(join(runFile, 'run.json')) ? (JSON.parse(readFileSync(join(runFile, 'run.json'), 'utf8')) as { frontends: string[]; nodes: Array<{ id: string; url: string }> }) : undefined;
+  const info = runInfo(dataDir ?? values['data-dir']);
   return { frontends: info?.frontends ?? cluster?.frontends ?? [endpoint!], nodes: info?.nodes ?? [] };
 }
 /** Where the phase's time went on the servers (see server-timings.ts). */
 function logTimings(before: Totals, after: Totals): void {
   const report = timingReport(before, after);
   if (report) log(`  server time per call: ${report}`);
-}
-function runFileNodes(dir: string | undefined): Array<{ pid: number; name: string }> {
-  if (!dir) return [];
-  const info = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { nodes: Array<{ id: string; pid: number }> };
-  return info.nodes.map((n) => ({ pid: n.pid, name: `node-${n.id}` }));
 }
 const children = cluster ? childProcesses() : runFileNodes(values['data-dir']); // found once: scanning /proc is not free
 const servers = serverEndpoints();
