@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Conveyor, type ConveyorOptions } from '@conveyor/client-sdk';
-import { startLocalCluster } from '../../cluster/src/launcher/local-cluster.ts';
+import { RUN_FILE, startLocalCluster, type RunInfo } from '../../cluster/src/launcher/local-cluster.ts';
 import { freePort } from '../../cluster/src/launcher/processes.ts';
 import { scrapeTotals, timingReport, type ServerEndpoints, type Totals } from './server-timings.ts';
 
@@ -281,8 +281,7 @@ if (!endpoint) {
 function benchCredentials(): { accessKeyId: string; secretAccessKey: string } {
   if (cluster?.credentials) return cluster.credentials;
   if (values['access-key'] && values['secret-key']) return { accessKeyId: values['access-key'], secretAccessKey: values['secret-key'] };
-  const runFile = values['data-dir'] ? join(values['data-dir'], 'run.json') : undefined;
-  const fromRun = runFile && existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as { credentials?: { accessKeyId: string; secretAccessKey: string } }).credentials : undefined;
+  const fromRun = runInfo(values['data-dir'])?.credentials;
   if (fromRun) return fromRun;
   if (cluster) return { accessKeyId: 'local', secretAccessKey: 'local' }; // started with authentication off
   process.stderr.write('npm run bench: with --endpoint, give --access-key and --secret-key, or --data-dir of the running npm start\n');
@@ -296,10 +295,10 @@ const options: ConveyorOptions = {
   ackBatching: { maxEntries: batchEntries, maxInFlight: batchesInFlight },
 };
 const peaks: Record<string, number> = {};
-/** A local Conveyor's run.json (its nodes and frontends), if `dir` holds one. */
-function runInfo(dir: string | undefined): { frontends: string[]; nodes: Array<{ id: string; url: string; pid: number }> } | undefined {
-  if (!dir || !existsSync(join(dir, 'run.json'))) return undefined;
-  return JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as { frontends: string[]; nodes: Array<{ id: string; url: string; pid: number }> };
+/** A local Conveyor's run.json (its nodes, frontends and key), if `dir` holds one. */
+function runInfo(dir: string | undefined): RunInfo | undefined {
+  if (!dir || !existsSync(join(dir, RUN_FILE))) return undefined;
+  return JSON.parse(readFileSync(join(dir, RUN_FILE), 'utf8')) as RunInfo;
 }
 /** The backend nodes a running `npm start` lists in its run.json (for --endpoint runs). */
 function runFileNodes(dir: string | undefined): Array<{ pid: number; name: string }> {
