@@ -297,6 +297,43 @@ t.test('checkMessageBody', async (t) => {
     );
     t.pass('held for 500 runs');
   });
+
+  t.test('property: any UTF-16 text is refused exactly when the XML Char rule says so, naming the first bad character', async (t) => {
+    // The rule as the reference words it, as a code point regex; the validator checks it another way.
+    // eslint-disable-next-line no-control-regex -- the allowed set is defined by control characters
+    const reference = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+    const unit = fc.oneof(fc.integer({ min: 0, max: 0x7f }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.constantFrom(0xfffe, 0xffff, 0x09));
+    fc.assert(
+      fc.property(fc.array(unit, { minLength: 1, maxLength: 40 }), (units) => {
+        const text = String.fromCharCode(...units);
+        const bad = reference.exec(text);
+        let error: unknown;
+        try {
+          checkMessageBody(text);
+        } catch (err) {
+          error = err;
+        }
+        if (!bad) return error === undefined;
+        const named = `#x${bad[0].codePointAt(0)!.toString(16).toUpperCase()}`;
+        return isConveyorError(error, 'InvalidMessageContents') && (error as ConveyorError).message.startsWith(`Invalid binary character '${named}'`);
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
+    fc.assert(
+      fc.property(fc.array(unit, { minLength: 1, maxLength: 40 }), (units) => {
+        const text = String.fromCharCode(...units);
+        let refused = false;
+        try {
+          checkAttributeValue('a', { DataType: 'String', StringValue: text });
+        } catch (err) {
+          refused = isConveyorError(err, 'InvalidMessageContents');
+        }
+        return refused === reference.test(text);
+      }),
+      { seed: SEED, numRuns: 2000 },
+    );
+    t.pass('held for 2,000 runs each, bodies and string attribute values');
+  });
 });
 
 t.test('checkMessageSize', async (t) => {
