@@ -6,3 +6,4 @@ export * from './types.ts';
 export * from './validate.ts';
 export * from './queue-attributes.ts';
 export * from './native.ts';
+export * from './receive-answer.ts';
