@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from './zookeeper-install.ts';
 import { ZkSession } from '@conveyor/backend-node';
-import { freePort, portIsFree, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+import { extraNodeArgs, freePort, portIsFree, startChild, stopChild, waitUntil, type Child } from './processes.ts';
 import { BackendFleet } from './backend-fleet.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
 import { LAYOUT_FILE, initialLayout, loadLayout, saveLayout, type Layout } from './layout.ts';
@@ -140,7 +140,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
   const layout = prepareDataDir(opts);
   const children: Child[] = [];
   const logs = join(dataDir, 'logs');
-  const nodeArgs = ['--import', 'tsx'];
+  const nodeArgs = [...extraNodeArgs(), '--import', 'tsx'];
   const runFile = join(dataDir, RUN_FILE);
   let session: ZkSession | undefined;
   let control: ControlServer | undefined;

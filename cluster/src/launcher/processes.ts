@@ -10,6 +10,14 @@ export interface Child {
   exited: Promise<void>;
 }
 
+/**
+ * Node options for every Node process the launcher starts, from CONVEYOR_NODE_ARGS (as the test
+ * harness reads it), e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' to profile a run of `npm run bench`.
+ */
+export function extraNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+}
+
 export function startChild(name: string, command: string, args: string[], options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): Child {
   const fd = openSync(options.logFile, 'a');
   try {
