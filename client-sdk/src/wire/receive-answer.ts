@@ -242,7 +242,8 @@ function writeSystemAttributes(w: Writer, records: Records | undefined, system: 
  */
 export function encodeReceiveAnswer(messages: readonly NativeReceivedMessage[], records: boolean): Buffer {
   const attributes = messages.map((m) => (m.attributes === undefined ? undefined : plain.pack(m.attributes)));
-  let bound = 16 + (records ? (LAST_RECORD_ID - FIRST_RECORD_ID + 1) * DEFINITION_BOUND : 0);
+  // Each message brings at most two shapes (its own and its system attributes').
+  let bound = 16 + (records ? Math.min(LAST_RECORD_ID - FIRST_RECORD_ID + 1, 2 * messages.length) * DEFINITION_BOUND : 0);
   for (let i = 0; i < messages.length; i++) bound += messageBound(messages[i]!, attributes[i]) + (records ? 0 : 200);
   // Written in place and handed out as a view: pages past the end are never touched, so the
   // generous bound costs address space, not memory (a copy to the exact size cost more).
