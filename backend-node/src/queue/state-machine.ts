@@ -227,7 +227,10 @@ export class QueueStateMachine {
             continue;
           }
         }
-        const message: NewMessage = { ...planned, seq: seq++, id: ctx.newMessageId() };
+        // Filled in place: V8 takes a slow path (~1 µs) to add properties to a spread copy.
+        const message = planned;
+        message.seq = seq++;
+        message.id = ctx.newMessageId();
         if (config.fifo) message.sequenceNumber = sequenceNumberText(sequenceNumber++);
         messages.push(message);
         const outcome: SendOutcome = {
@@ -255,7 +258,8 @@ export class QueueStateMachine {
     return { ok: true, messageId: entry.messageId, md5OfBody: '', sequenceNumber: entry.sequenceNumber, duplicate: true };
   }
 
-  private planMessage(state: QueueState, input: SendInput, _ts: number): Omit<NewMessage, 'seq' | 'id'> {
+  /** A new message as the input asks for it; `seq` and `id` are placeholders the caller fills. */
+  private planMessage(state: QueueState, input: SendInput, _ts: number): NewMessage {
     const { config } = state.record;
     const body = checkMessageBody(input.body);
     const attributeBytes = checkMessageAttributes(input.attributes);
@@ -268,7 +272,9 @@ export class QueueStateMachine {
       }
       if (!config.fifo) delayMs = delay * 1000;
     }
-    const planned: Omit<NewMessage, 'seq' | 'id'> = {
+    const planned: NewMessage = {
+      seq: 0,
+      id: '',
       body,
       md5OfBody: md5OfBody(body),
       delayMs,

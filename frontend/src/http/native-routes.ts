@@ -28,6 +28,22 @@ async function access(router: Router, req: unknown, caller: string, action: stri
   return { ref, route: await authorizedRoute(router.metadata, ref, caller, action, refresh) };
 }
 
+/**
+ * A send entry as the backend gets it: the frontend's idempotency key and a client's redrive key
+ * dropped, SenderId the verified caller. Spelled out: V8 takes a slow path (~0.6 µs per entry)
+ * to add a property to a spread copy.
+ */
+function forwardedEntry(e: NativeSendEntry, senderId: string): NativeSendEntry {
+  const out: NativeSendEntry = { id: e.id, body: e.body };
+  if (e.attributes !== undefined) out.attributes = e.attributes;
+  if (e.delaySeconds !== undefined) out.delaySeconds = e.delaySeconds;
+  if (e.groupId !== undefined) out.groupId = e.groupId;
+  if (e.dedupId !== undefined) out.dedupId = e.dedupId;
+  if (e.traceHeader !== undefined) out.traceHeader = e.traceHeader;
+  out.senderId = senderId;
+  return out;
+}
+
 async function byHandles(router: Router, action: 'DeleteMessageBatch' | 'ChangeMessageVisibilityBatch', req: Request<'DeleteMessageBatch'> | Request<'ChangeMessageVisibilityBatch'>, caller: string) {
   const queue = (await access(router, req, caller, action === 'DeleteMessageBatch' ? 'DeleteMessage' : 'ChangeMessageVisibility')).ref.id;
   if (!Array.isArray(req.entries)) throw new ConveyorError('MissingParameter', 'The request must contain the parameter entries (a list).', { parameter: 'entries' });
@@ -101,7 +117,7 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
       }
       if (toSend.length === 0) return { successful, failed: [] };
       // SenderId is the verified caller, whatever the entry says.
-      const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map(({ idempotencyKey: _key, redriveKey: _redrive, ...e }) => ({ ...e, senderId: caller })) });
+      const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map((e) => forwardedEntry(e, caller)) });
       // One map lookup per success rather than a scan of the batch (the first entry of an id, as before).
       const byId = new Map<string, NativeSendEntry>();
       for (const e of toSend) if (!byId.has(e.id)) byId.set(e.id, e);
