@@ -106,8 +106,8 @@ interface Held {
  * Under load every message passes through here, and a Set (or a growing and shrinking array)
  * keeps replacing its storage; each table it leaves behind, once old, still points at the
  * messages it held, and the young-generation collector takes those for live until the next full
- * collection. That kept nearly every body received alive long enough to be promoted: a quarter
- * of the client's time in a drain went to garbage collection.
+ * collection, which then promotes them (over an in-memory transport, 70 MB for 50,000 messages
+ * of 1 KiB against 12 MB with slots: unit/sdk-consumer-gc.test.ts).
  */
 class RunningList {
   readonly #slots: Array<Held | undefined>;
