@@ -106,7 +106,7 @@ interface Held {
  * Under load every message passes through here, and a Set (or a growing and shrinking array)
  * keeps replacing its storage; each table it leaves behind, once old, still points at the
  * messages it held, and the young-generation collector takes those for live until the next full
- * collection, which then promotes them (over an in-memory transport, 70 MB for 50,000 messages
+ * collection, and promotes them meanwhile (over an in-memory transport, 70 MB for 50,000 messages
  * of 1 KiB against 12 MB with slots: unit/sdk-consumer-gc.test.ts).
  */
 class RunningList {
