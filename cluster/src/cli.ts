@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { request } from 'undici';
 import { ConveyorError, NativeClient, isConveyorError } from '@conveyor/client-sdk';
-import { RUN_FILE, type RunInfo } from './launcher/local-cluster.ts';
+import { RUN_FILE, type RunInfo } from './launcher/run-file.ts';
 import { LOCAL_ACCOUNT } from './launcher/credentials.ts';
 import type { ClusterView } from '@conveyor/metadata-service';
 

@@ -258,7 +258,9 @@ async function latency(options: ConveyorOptions, queueName: string): Promise<{ p
     const got = new Promise<void>((resolve) => (arrived = resolve));
     if (i >= latencyWarmup) sentAt.set(i, performance.now());
     await queue.send(bodyOf(i));
-    await Promise.race([got, new Promise((r) => setTimeout(r, 5_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([got, new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+    clearTimeout(timer); // a pending 5 s timer would hold the process open after the last figures
     if (latencyGapMs > 0) await new Promise((r) => setTimeout(r, latencyGapMs));
   }
   await consumer.stop();

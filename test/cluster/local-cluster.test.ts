@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { sqsError } from '../support/errors.ts';
+import { nodeEnv } from '../support/cluster.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,7 +30,7 @@ async function freePort(): Promise<number> {
 }
 
 function launch(args: string[]) {
-  const child = spawn(START[0]!, [...START.slice(1), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(START[0]!, [...START.slice(1), ...args], { cwd: ROOT, env: nodeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -23,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ROOT, removeDir, startLocalConveyor } from '../support/local-conveyor.ts';
+import { nodeEnv } from '../support/cluster.ts';
 
 const SKIPPED = /^(npm ci|npm start|npm test)\b/;
 
@@ -91,7 +92,7 @@ t.test("every command in the README's ```sh blocks exits 0 against a running loc
     await conveyor.stop();
     removeDir(conveyor.dataDir);
   });
-  const env = { ...process.env, CONVEYOR_DATA_DIR: conveyor.dataDir, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
+  const env = { ...nodeEnv(), CONVEYOR_DATA_DIR: conveyor.dataDir, PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}` };
   for (const block of runnable) {
     const script = ['set -e', ...block].join('\n').replaceAll('http://127.0.0.1:9324', conveyor.endpoint);
     const { code, output } = await run(script, env);

@@ -9,6 +9,7 @@ import t from 'tap';
 import { Conveyor } from '@conveyor/client-sdk';
 import { startStack } from '../support/index.ts';
 import { TEST_CREDENTIALS } from '../support/credentials.ts';
+import { nodeEnv } from '../support/cluster.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,7 +22,7 @@ interface Running {
 function run(file: string, endpoint: string): Running {
   const child = spawn(process.execPath, ['--import', 'tsx', file], {
     cwd: REPO_ROOT,
-    env: { ...process.env, CONVEYOR_ENDPOINT: endpoint, CONVEYOR_ACCESS_KEY: TEST_CREDENTIALS.accessKeyId, CONVEYOR_SECRET_KEY: TEST_CREDENTIALS.secretAccessKey },
+    env: { ...nodeEnv(), CONVEYOR_ENDPOINT: endpoint, CONVEYOR_ACCESS_KEY: TEST_CREDENTIALS.accessKeyId, CONVEYOR_SECRET_KEY: TEST_CREDENTIALS.secretAccessKey },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

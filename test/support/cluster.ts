@@ -78,6 +78,7 @@ export interface ClusterNode {
 
 export type { NodeRole, NodeStatus } from '@conveyor/backend-node';
 import type { NodeStatus } from '@conveyor/backend-node';
+import { entryArgs } from '@conveyor/cluster';
 
 export interface TestCluster {
   readonly clusterId: string;
@@ -224,7 +225,7 @@ class LocalCluster implements TestCluster {
     if (handle.running) throw new Error(`node ${handle.id} is already running (pid ${handle.pid})`);
     // CONVEYOR_NODE_ARGS adds Node options to every node (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' for profiling).
     const nodeArgs = (process.env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
-    const args = [...nodeArgs, '--import', 'tsx', this.#entry, ...handle.args];
+    const args = [...nodeArgs, ...(await entryArgs(this.#entry)), ...handle.args];
     appendLogMarker(handle.logFile, `starting node ${handle.id}: node ${args.join(' ')}`);
     handle.paused = false;
     handle.proc = await spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: nodeEnv(), logFile: handle.logFile });

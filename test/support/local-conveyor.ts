@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeEnv } from './cluster.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
@@ -31,7 +32,7 @@ export function freePort(): Promise<number> {
 /** Runs `conveyor --data-dir <dir> ...args` and collects what it printed and its exit code. */
 export function conveyor(dataDir: string, args: string[], timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(CLI, ['--data-dir', dataDir, ...args], { cwd: ROOT, timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(CLI, ['--data-dir', dataDir, ...args], { cwd: ROOT, env: nodeEnv(), timeout: timeoutMs }, (error, stdout, stderr) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -53,7 +54,7 @@ export interface LocalConveyor {
 export async function startLocalConveyor(options: { dataDir?: string; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<LocalConveyor> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'conveyor-local-'));
   const port = await freePort();
-  const launcher = spawn(START[0]!, [...START.slice(1), '--data-dir', dataDir, '--port', String(port), ...(options.extraArgs ?? [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const launcher = spawn(START[0]!, [...START.slice(1), '--data-dir', dataDir, '--port', String(port), ...(options.extraArgs ?? [])], { cwd: ROOT, env: nodeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   launcher.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   launcher.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { nodeEnv } from './cluster.ts';
+import { entryArgs } from '@conveyor/cluster';
 import {
   appendLogMarker,
   describeExit,
@@ -151,7 +152,7 @@ class LocalMetadataService implements MetadataServiceProcess {
   async start(): Promise<void> {
     if (this.#stopping) throw new Error(`metadata service ${this.url} was stopped; start a new one`);
     if (this.running) throw new Error(`metadata service ${this.url} is already running (pid ${this.pid})`);
-    const args = ['--import', 'tsx', DEFAULTS.entry, ...this.#args];
+    const args = [...(await entryArgs(DEFAULTS.entry)), ...this.#args];
     appendLogMarker(this.logFile, `starting the metadata service: node ${args.join(' ')}`);
     const proc = await spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: nodeEnv(), logFile: this.logFile });
     this.#proc = proc;

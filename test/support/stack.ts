@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import { nodeEnv, startCluster, type TestCluster } from './cluster.ts';
 import { OTHER_TEST_CREDENTIALS, TEST_CREDENTIALS } from './credentials.ts';
 import { startMetadataService, type MetadataServiceProcess } from './metadata.ts';
+import { entryArgs } from '@conveyor/cluster';
 import { findFreePorts, makeTempDir, pollUntil, readLogTail, removeTempDir, spawnTracked, terminateProcess, startZooKeeper, type TrackedProcess, type ZooKeeperServer } from './zookeeper.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -49,7 +50,7 @@ export async function startFrontend(metadataUrl: string, extraArgs: string[] = [
   const tlsArgs = options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : [];
   // CONVEYOR_NODE_ARGS adds Node options to frontends as to nodes (e.g. for profiling).
   const nodeArgs = options.nodeArgs ?? (process.env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
-  const args = [...nodeArgs, '--import', 'tsx', 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
+  const args = [...nodeArgs, ...(await entryArgs('frontend/src/main.ts')), '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
   const dispatcher = options.tls ? new Agent({ connect: { ca: options.tls.ca } }) : undefined;
   const proc: TrackedProcess = await spawnTracked(process.execPath, args, {
     cwd: REPO_ROOT,

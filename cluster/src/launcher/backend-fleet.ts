@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { MembershipRefused, markDrained, readClusterState, removeMember, type ClusterState, type NodeStatus, type ZkSession } from '@conveyor/backend-node';
 import { initialLayout, minInSyncFor, nextClusterId, nextNodeId, nodesOf, removalRefusal, saveLayout, type ClusterSpec, type Layout, type NodeSpec } from './layout.ts';
 import { extraNodeArgs, freePort, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+import { entryArgs } from './entry-bundle.ts';
 
 export const ZK_ROOT = '/conveyor';
 
@@ -110,6 +111,7 @@ export class BackendFleet {
   private async launch(spec: NodeSpec, port?: number): Promise<Running> {
     const cluster = this.cluster(spec.cluster)!;
     const listenPort = port ?? (await freePort());
+    const entry = await entryArgs('backend-node/src/main.ts');
     // Once stopping, an action still under way must not leave a process behind (checked with no await until the spawn).
     if (this.stopped) throw new Error('Conveyor is stopping');
     const dir = join(this.options.dataDir, spec.cluster, spec.id);
@@ -117,7 +119,7 @@ export class BackendFleet {
     const child = startChild(
       `backend node ${spec.id}`,
       process.execPath,
-      [...extraNodeArgs(), '--import', 'tsx', 'backend-node/src/main.ts', '--node-id', spec.id, '--cluster-id', spec.cluster, '--data-dir', dir, '--listen', `127.0.0.1:${listenPort}`, '--zookeeper', this.options.zookeeper, '--zk-root', ZK_ROOT, '--min-insync', String(cluster.minInSync)],
+      [...extraNodeArgs(), ...entry, '--node-id', spec.id, '--cluster-id', spec.cluster, '--data-dir', dir, '--listen', `127.0.0.1:${listenPort}`, '--zookeeper', this.options.zookeeper, '--zk-root', ZK_ROOT, '--min-insync', String(cluster.minInSync)],
       { cwd: this.options.repoRoot, logFile: join(this.options.dataDir, 'logs', `${spec.id}.log`) },
     );
     const running = { child, port: listenPort };

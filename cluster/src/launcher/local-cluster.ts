@@ -13,6 +13,8 @@ import { request } from 'undici';
 import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from './zookeeper-install.ts';
 import { ZkSession } from '@conveyor/backend-node';
 import { extraNodeArgs, freePort, portIsFree, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+import { entryArgs } from './entry-bundle.ts';
+import { RUN_FILE, type RunInfo } from './run-file.ts';
 import { BackendFleet } from './backend-fleet.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
 import { LAYOUT_FILE, initialLayout, loadLayout, saveLayout, type Layout } from './layout.ts';
@@ -40,22 +42,7 @@ export interface RunningCluster {
   stop(): Promise<void>;
 }
 
-/** What `<data>/run.json` says about a running local Conveyor (the CLI reads it). */
-export interface RunInfo {
-  pid: number;
-  endpoint: string;
-  frontends: string[];
-  metadataUrl: string;
-  zookeeper: string;
-  /** The launcher's control endpoint (cluster and node actions of the CLI). */
-  control: string;
-  /** The backend nodes running now. */
-  nodes: Array<{ id: string; cluster: string; url: string; pid: number }>;
-  /** The key the CLI signs native calls with (absent with auth off). */
-  credentials?: LocalCredentials;
-}
-
-export const RUN_FILE = 'run.json';
+export { RUN_FILE, type RunInfo } from './run-file.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -140,7 +127,6 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
   const layout = prepareDataDir(opts);
   const children: Child[] = [];
   const logs = join(dataDir, 'logs');
-  const nodeArgs = [...extraNodeArgs(), '--import', 'tsx'];
   const runFile = join(dataDir, RUN_FILE);
   let session: ZkSession | undefined;
   let control: ControlServer | undefined;
@@ -173,9 +159,22 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     await waitUntil('ZooKeeper', () => zooKeeperAnswers(zkPort), 60_000, () => exitedEarly(children));
     const zk = `127.0.0.1:${zkPort}`;
 
-    // Backend clusters: every active node of the layout (those added later included).
+    // Every process starts at once (each spends a second or two loading its code): the backend
+    // nodes of the layout (those added later included), the metadata service and the frontends,
+    // which only need the metadata service when requests come.
     fleet = new BackendFleet({ dataDir, repoRoot: REPO_ROOT, zookeeper: zk, layout, onChange: writeRunFile });
     for (const node of layout.topology.nodes) if (node.standing === 'active') await fleet.startNode(node);
+    const metadataPort = await freePort();
+    const metadataUrl = `http://127.0.0.1:${metadataPort}`;
+    children.push(startChild('metadata service', process.execPath, [...extraNodeArgs(), ...(await entryArgs('metadata-service/src/main.ts')), '--listen', `127.0.0.1:${metadataPort}`, '--zookeeper', zk], { cwd: REPO_ROOT, logFile: join(logs, 'metadata.log') }));
+    const frontends = frontendPorts.map((port) => `http://127.0.0.1:${port}`);
+    const auth = opts.auth === false ? undefined : localCredentials(dataDir);
+    const authArgs = auth ? ['--auth-keys', auth.keysFile] : ['--no-auth'];
+    const frontendEntry = await entryArgs('frontend/src/main.ts');
+    for (const [i, port] of frontendPorts.entries()) {
+      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...extraNodeArgs(), ...frontendEntry, '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
+    }
+
     session = new ZkSession({ connectString: zk, sessionTimeoutMs: 10_000, leaseMs: 6_000, log: () => {} });
     await session.start();
     fleet.attach(session);
@@ -184,18 +183,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
       const ids = layout.topology.nodes.filter((n) => n.cluster === cluster.id && n.standing === 'active').map((n) => n.id);
       await fleet.waitInSync(cluster.id, [], `a leader in cluster ${cluster.id}`, ids);
     }
-
-    // The metadata service, then the frontends.
-    const metadataPort = await freePort();
-    const metadataUrl = `http://127.0.0.1:${metadataPort}`;
-    children.push(startChild('metadata service', process.execPath, [...nodeArgs, 'metadata-service/src/main.ts', '--listen', `127.0.0.1:${metadataPort}`, '--zookeeper', zk], { cwd: REPO_ROOT, logFile: join(logs, 'metadata.log') }));
     await waitUntil('the metadata service', () => httpOk(`${metadataUrl}/health`, (b) => (JSON.parse(b) as { stale?: boolean }).stale === false), 60_000, () => exitedEarly(children));
-    const frontends = frontendPorts.map((port) => `http://127.0.0.1:${port}`);
-    const auth = opts.auth === false ? undefined : localCredentials(dataDir);
-    const authArgs = auth ? ['--auth-keys', auth.keysFile] : ['--no-auth'];
-    for (const [i, port] of frontendPorts.entries()) {
-      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...nodeArgs, 'frontend/src/main.ts', '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
-    }
     for (const url of frontends) await waitUntil(`the frontend at ${url}`, () => httpOk(`${url}/health`), 60_000, () => exitedEarly(children));
     fleet.metadataUrl = metadataUrl;
     control = await startControlServer(fleet);
