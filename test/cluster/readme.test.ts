@@ -60,10 +60,10 @@ function run(command: string, env: NodeJS.ProcessEnv): Promise<{ code: number; o
 
 /** Smoke-test sizes for each benchmark script (the README's sizes take minutes). */
 const SMALL_BENCH: Readonly<Record<string, string>> = {
-  bench: '--messages 2000 --warmup 1000 --latency-samples 20 --latency-warmup 20',
-  'bench:engine': '--messages 2000',
-  'bench:replication': '--messages 2000 --latency-samples 20',
-  'bench:frontend': '--messages 2000 --warmup 1000',
+  bench: '--messages 500 --warmup 200 --latency-samples 10 --latency-warmup 5',
+  'bench:engine': '--messages 1000',
+  'bench:replication': '--messages 500 --latency-samples 10',
+  'bench:frontend': '--messages 500 --warmup 200',
 };
 
 /** A README benchmark line at smoke-test size: its own flags, then smaller counts (the last value of a flag wins). */
@@ -101,12 +101,19 @@ t.test("every command in the README's ```sh blocks exits 0 against a running loc
 
   // The benchmark commands are fenced ```bash (minutes at their sizes); each runs here at a
   // smoke-test size and must end with its JSON figures. `--endpoint` ones drive this Conveyor.
+  // Two at a time: most of a small run is spent starting and stopping its own cluster.
   const benches = readmeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'), 'bash').flat().filter((c) => c.startsWith('npm run bench'));
   t.ok(benches.length >= 4, `the README lists the benchmarks (${benches.length})`);
-  for (const line of benches) {
-    // As the README says: the --endpoint ones sign with the key `npx conveyor env` exports.
-    const command = `eval "$(npx conveyor env)"; ${smallBench(line).replaceAll('http://127.0.0.1:9324', conveyor.endpoint).replaceAll('./data', conveyor.dataDir)}`;
-    const { code, output, stdout } = await run(command, env);
+  // As the README says: the --endpoint ones sign with the key `npx conveyor env` exports.
+  const benchCommands = benches.map((line) => `eval "$(npx conveyor env)"; ${smallBench(line).replaceAll('http://127.0.0.1:9324', conveyor.endpoint).replaceAll('./data', conveyor.dataDir)}`);
+  const results: Array<Awaited<ReturnType<typeof run>>> = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < benchCommands.length; i = next++) results[i] = await run(benchCommands[i]!, env);
+  };
+  await Promise.all([worker(), worker()]);
+  for (const [i, command] of benchCommands.entries()) {
+    const { code, output, stdout } = results[i]!;
     const figures = ((): Record<string, unknown> | undefined => {
       try {
         return JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
