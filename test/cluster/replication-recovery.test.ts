@@ -21,31 +21,40 @@ async function openCluster(t: Test): Promise<{ cluster: TestCluster; client: Nat
   return { cluster, client };
 }
 
-async function sendMany(client: NativeClient, queue: string, count: number, prefix: string): Promise<string[]> {
+/** Sends `count` messages in batches of 10, `windows` batches at a time (1 keeps FIFO groups in order); returns the bodies. */
+async function sendMany(client: NativeClient, queue: string, count: number, prefix: string, windows = 1): Promise<string[]> {
   const bodies: string[] = [];
-  for (let i = 0; i < count; i += 10) {
-    const entries = Array.from({ length: Math.min(10, count - i) }, (_, k) => ({ id: `e${k}`, body: `${prefix}${i + k}`, groupId: queue.endsWith('.fifo') ? `g${(i + k) % 3}` : undefined, dedupId: queue.endsWith('.fifo') ? `${prefix}${i + k}` : undefined }));
-    const res = await client.call('SendMessageBatch', { queue, entries });
-    if (res.failed.length > 0) throw new Error(JSON.stringify(res.failed[0]));
-    bodies.push(...entries.map((e) => e.body));
-  }
+  let next = 0;
+  const window = async (): Promise<void> => {
+    for (let i = next; i < count; i = next) {
+      next += 10;
+      const entries = Array.from({ length: Math.min(10, count - i) }, (_, k) => ({ id: `e${k}`, body: `${prefix}${i + k}`, groupId: queue.endsWith('.fifo') ? `g${(i + k) % 3}` : undefined, dedupId: queue.endsWith('.fifo') ? `${prefix}${i + k}` : undefined }));
+      const res = await client.call('SendMessageBatch', { queue, entries });
+      if (res.failed.length > 0) throw new Error(JSON.stringify(res.failed[0]));
+      bodies.push(...entries.map((e) => e.body));
+    }
+  };
+  await Promise.all(Array.from({ length: windows }, window));
   return bodies;
 }
 
-/** Receives everything visible; returns body → ApproximateReceiveCount, in receive order per group. */
-async function drain(client: NativeClient, queue: string): Promise<Array<{ body: string; count: number; group?: string }>> {
+/** Receives (and deletes) everything visible, `windows` receivers at once; returns body → ApproximateReceiveCount, in receive order per group. */
+async function drain(client: NativeClient, queue: string, windows = 1): Promise<Array<{ body: string; count: number; group?: string }>> {
   const out: Array<{ body: string; count: number; group?: string }> = [];
-  let empty = 0;
-  for (let pass = 0; pass < 50_000 && empty < 3; pass++) {
-    const { messages } = await client.call('ReceiveMessage', { queue, maxMessages: 10, waitTimeSeconds: 1, visibilityTimeoutSeconds: 600 });
-    if (messages.length === 0) {
-      empty += 1;
-      continue;
+  const receiver = async (): Promise<void> => {
+    let empty = 0;
+    for (let pass = 0; pass < 50_000 && empty < 3; pass++) {
+      const { messages } = await client.call('ReceiveMessage', { queue, maxMessages: 10, waitTimeSeconds: 1, visibilityTimeoutSeconds: 600 });
+      if (messages.length === 0) {
+        empty += 1;
+        continue;
+      }
+      empty = 0;
+      for (const m of messages) out.push({ body: m.body, count: Number(m.systemAttributes.ApproximateReceiveCount), group: m.systemAttributes.MessageGroupId });
+      await client.call('DeleteMessageBatch', { queue, entries: messages.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
     }
-    empty = 0;
-    for (const m of messages) out.push({ body: m.body, count: Number(m.systemAttributes.ApproximateReceiveCount), group: m.systemAttributes.MessageGroupId });
-    await client.call('DeleteMessageBatch', { queue, entries: messages.map((m, i) => ({ id: `d${i}`, receiptHandle: m.receiptHandle })) });
-  }
+  };
+  await Promise.all(Array.from({ length: windows }, receiver));
   return out;
 }
 
@@ -112,14 +121,14 @@ t.test('a node that lost its data rejoins from a snapshot and can then lead', as
   const { cluster, client } = await openCluster(t);
   await client.call('CreateQueue', { queue: 'snap' });
   // Enough records that the leader trims its log, so a blank node cannot catch up from the log alone.
-  const first = await sendMany(client, 'snap', 15_000, 'a');
+  const first = await sendMany(client, 'snap', 15_000, 'a', 8);
   const { id: leader } = await cluster.waitForLeader();
   await cluster.waitFor(async () => ((await cluster.status(leader)).logStart > 0 ? true : undefined), 20_000, 'the leader to trim its log');
   const [blank, other] = cluster.nodes.filter((n) => n.id !== leader).map((n) => n.id) as [string, string];
   await cluster.kill(blank);
   await rm(cluster.node(blank).dataDir, { recursive: true, force: true });
   await cluster.restart(blank);
-  const second = await sendMany(client, 'snap', 500, 'b');
+  const second = await sendMany(client, 'snap', 500, 'b', 8);
   await cluster.waitFor(async () => {
     const [l, b] = await Promise.all([cluster.status(leader), cluster.status(blank)]);
     return l.isr.includes(blank) && b.appliedEnd >= l.highWatermark - 1 ? true : undefined;
@@ -136,7 +145,7 @@ t.test('a node that lost its data rejoins from a snapshot and can then lead', as
   }, 15_000, 'the rebuilt node to lead');
   t.equal(next.nodeId, blank, 'the rebuilt node leads');
   await cluster.restart(other);
-  const seen = new Set((await drain(client, 'snap')).map((m) => m.body));
+  const seen = new Set((await drain(client, 'snap', 8)).map((m) => m.body));
   const missing = [...first, ...second].filter((b) => !seen.has(b));
   t.same(missing.slice(0, 10), [], `every message, bodies included, is served by the rebuilt leader (${missing.length} missing of ${first.length + second.length})`);
 });
@@ -160,8 +169,8 @@ t.test('bodies copied out of trimmed log records are deleted with their messages
   const kept = await sendMany(client, 'kept', 200, 'k');
   const keptEnd = (await cluster.status((await cluster.waitForLeader()).id)).logEnd;
   // Records enough for every node to trim past them; these messages go before theirs are trimmed.
-  const churn = await sendMany(client, 'churn', 12_000, 'c');
-  t.equal((await drain(client, 'churn')).length, churn.length, 'the churn queue drains');
+  const churn = await sendMany(client, 'churn', 12_000, 'c', 8);
+  t.equal((await drain(client, 'churn', 8)).length, churn.length, 'the churn queue drains');
   const { id: leader } = await cluster.waitForLeader();
   await cluster.waitFor(async () => {
     const all = await Promise.all(cluster.nodes.map((n) => cluster.status(n.id)));
