@@ -116,9 +116,10 @@ function childProcesses(): Array<{ pid: number; name: string }> {
       const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
       const after = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
       const name = args.some((a) => a.includes('zookeeper')) && args[0]!.endsWith('java') ? 'zookeeper'
-        : args.includes('backend-node/src/main.ts') ? `node-${after('--node-id')}`
-        : args.includes('metadata-service/src/main.ts') ? 'metadata'
-        : args.includes('frontend/src/main.ts') ? `frontend-${after('--listen')?.split(':')[1]}`
+        // By their flags: each runs from its bundle (or its .ts through tsx).
+        : args.includes('--node-id') ? `node-${after('--node-id')}`
+        : args.includes('--metadata') ? `frontend-${after('--listen')?.split(':')[1]}`
+        : args.includes('--zookeeper') ? 'metadata'
         : args.some((a) => a.includes('esbuild')) ? 'esbuild'
         : `pid-${entry}`;
       out.push({ pid: Number(entry), name });
