@@ -4,7 +4,7 @@
  * node_modules outside (the real backend node's bundle imports them by path).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { entryBundle } from '@conveyor/cluster';
@@ -39,6 +39,9 @@ t.test('a bundle runs its entry and is built again only when a source or the ins
   await entryBundle('main.ts', { root, cacheDir });
   t.not(statSync(first).mtimeMs, beforeInstall, 'packages installed again: rebuilt');
   t.equal(run(first), 'answer 2');
+
+  rmSync(first);
+  t.equal(run(await entryBundle('main.ts', { root, cacheDir })), 'answer 2', 'a deleted bundle is built again');
 });
 
 t.test('builds asked for at once share one build', async (t) => {

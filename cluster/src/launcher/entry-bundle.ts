@@ -11,7 +11,7 @@
  * CONVEYOR_NO_BUNDLE=1, or a bundle that cannot be built, runs the entry through tsx instead.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild, type Plugin } from 'esbuild';
@@ -135,7 +135,7 @@ async function bundled(root: string, cacheDir: string, entry: string): Promise<s
   const name = entry.replace(/\.ts$/, '').replaceAll(/[^A-Za-z0-9_-]+/g, '-');
   const bundleFile = join(cacheDir, `${name}.mjs`);
   const manifestFile = join(cacheDir, `${name}.json`);
-  if (!isFresh(root, manifestFile, entry)) {
+  if (!existsSync(bundleFile) || !existsSync(`${bundleFile}.map`) || !isFresh(root, manifestFile, entry)) {
     mkdirSync(dirname(bundleFile), { recursive: true });
     await build(root, entry, bundleFile, manifestFile);
   }
