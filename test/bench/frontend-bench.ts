@@ -21,6 +21,7 @@ import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, Rece
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { TestStack } from '../support/stack.ts';
 import { TEST_CREDENTIALS } from '../support/credentials.ts';
+import { serverNodeArgs } from '@conveyor/cluster';
 
 // The SDK warns once that releases from 2027 need Node 22; not news to a benchmark's reader.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -110,7 +111,7 @@ else {
   const { startStack } = await import('../support/stack.ts');
   console.log('starting a local stack (ZooKeeper, 3 backend nodes, metadata service, frontend)…');
   const prof = values['frontend-cpu-prof'];
-  stack = await startStack(prof ? { frontend: { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', prof] } } : {});
+  stack = await startStack(prof ? { frontend: { nodeArgs: [...serverNodeArgs(), '--cpu-prof', '--cpu-prof-dir', prof] } } : {});
   endpoint = stack.endpoint;
   const cluster = stack.clusters[0]!;
   const leader = await cluster.waitForLeader();

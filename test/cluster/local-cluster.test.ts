@@ -14,6 +14,7 @@ import t from 'tap';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { sqsError } from '../support/errors.ts';
 import { nodeEnv } from '../support/cluster.ts';
+import { SERVER_V8_ARGS } from '@conveyor/cluster';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -64,6 +65,9 @@ t.test('npm start brings up a working Conveyor and takes it down again', async (
   const [, accessKeyId, secretAccessKey] = first.output().match(/Access key: (\S+)\nSecret key: (\S+)/) ?? [];
   t.ok(accessKeyId && secretAccessKey, 'and the keys to use');
   t.equal(statSync(join(dataDir, 'auth-keys.json')).mode & 0o777, 0o600, 'kept in the data directory, readable by its owner only');
+  const servers = processesUsing(dataDir).filter((line) => /--node-id|--auth-keys/.test(line));
+  t.equal(servers.length, 4, 'three backend nodes and a frontend run');
+  t.ok(servers.every((line) => SERVER_V8_ARGS.every((arg) => line.includes(` ${arg} `))), `each with ${SERVER_V8_ARGS.join(' ')}`);
   const wrongKey = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
   t.teardown(() => wrongKey.destroy());
   t.equal((await sqsError(wrongKey.send(new CreateQueueCommand({ QueueName: 'kept' })))).code, 'InvalidClientTokenId', 'other keys are refused');

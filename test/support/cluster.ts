@@ -78,7 +78,7 @@ export interface ClusterNode {
 
 export type { NodeRole, NodeStatus } from '@conveyor/backend-node';
 import type { NodeStatus } from '@conveyor/backend-node';
-import { entryArgs } from '@conveyor/cluster';
+import { entryArgs, serverNodeArgs } from '@conveyor/cluster';
 
 export interface TestCluster {
   readonly clusterId: string;
@@ -223,9 +223,8 @@ class LocalCluster implements TestCluster {
   async start(handle: NodeHandle): Promise<void> {
     if (this.#closing) throw new Error(`cluster ${this.clusterId} is closed`);
     if (handle.running) throw new Error(`node ${handle.id} is already running (pid ${handle.pid})`);
-    // CONVEYOR_NODE_ARGS adds Node options to every node (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' for profiling).
-    const nodeArgs = (process.env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
-    const args = [...nodeArgs, ...(await entryArgs(this.#entry)), ...handle.args];
+    // The launcher's V8 options, then CONVEYOR_NODE_ARGS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' for profiling).
+    const args = [...serverNodeArgs(), ...(await entryArgs(this.#entry)), ...handle.args];
     appendLogMarker(handle.logFile, `starting node ${handle.id}: node ${args.join(' ')}`);
     handle.paused = false;
     handle.proc = await spawnTracked(process.execPath, args, { cwd: REPO_ROOT, env: nodeEnv(), logFile: handle.logFile });

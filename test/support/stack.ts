@@ -10,7 +10,7 @@ import { Agent, request } from 'undici';
 import { nodeEnv, startCluster, type TestCluster } from './cluster.ts';
 import { OTHER_TEST_CREDENTIALS, TEST_CREDENTIALS } from './credentials.ts';
 import { startMetadataService, type MetadataServiceProcess } from './metadata.ts';
-import { entryArgs } from '@conveyor/cluster';
+import { entryArgs, serverNodeArgs } from '@conveyor/cluster';
 import { findFreePorts, makeTempDir, pollUntil, readLogTail, removeTempDir, spawnTracked, terminateProcess, startZooKeeper, type TrackedProcess, type ZooKeeperServer } from './zookeeper.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -48,8 +48,8 @@ export async function startFrontend(metadataUrl: string, extraArgs: string[] = [
   const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const authArgs = options.auth === false ? ['--no-auth'] : ['--auth-keys', writeTestKeysFile(dir)];
   const tlsArgs = options.tls ? ['--tls-cert', options.tls.certFile, '--tls-key', options.tls.keyFile] : [];
-  // CONVEYOR_NODE_ARGS adds Node options to frontends as to nodes (e.g. for profiling).
-  const nodeArgs = options.nodeArgs ?? (process.env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+  // The launcher's V8 options and CONVEYOR_NODE_ARGS, as for nodes (e.g. for profiling).
+  const nodeArgs = options.nodeArgs ?? serverNodeArgs();
   const args = [...nodeArgs, ...(await entryArgs('frontend/src/main.ts')), '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs, ...tlsArgs, ...extraArgs];
   const dispatcher = options.tls ? new Agent({ connect: { ca: options.tls.ca } }) : undefined;
   const proc: TrackedProcess = await spawnTracked(process.execPath, args, {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { MembershipRefused, markDrained, readClusterState, removeMember, type ClusterState, type NodeStatus, type ZkSession } from '@conveyor/backend-node';
 import { initialLayout, minInSyncFor, nextClusterId, nextNodeId, nodesOf, removalRefusal, saveLayout, type ClusterSpec, type Layout, type NodeSpec } from './layout.ts';
-import { extraNodeArgs, freePort, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+import { freePort, serverNodeArgs, startChild, stopChild, waitUntil, type Child } from './processes.ts';
 import { entryArgs } from './entry-bundle.ts';
 
 export const ZK_ROOT = '/conveyor';
@@ -119,7 +119,7 @@ export class BackendFleet {
     const child = startChild(
       `backend node ${spec.id}`,
       process.execPath,
-      [...extraNodeArgs(), ...entry, '--node-id', spec.id, '--cluster-id', spec.cluster, '--data-dir', dir, '--listen', `127.0.0.1:${listenPort}`, '--zookeeper', this.options.zookeeper, '--zk-root', ZK_ROOT, '--min-insync', String(cluster.minInSync)],
+      [...serverNodeArgs(), ...entry, '--node-id', spec.id, '--cluster-id', spec.cluster, '--data-dir', dir, '--listen', `127.0.0.1:${listenPort}`, '--zookeeper', this.options.zookeeper, '--zk-root', ZK_ROOT, '--min-insync', String(cluster.minInSync)],
       { cwd: this.options.repoRoot, logFile: join(this.options.dataDir, 'logs', `${spec.id}.log`) },
     );
     const running = { child, port: listenPort };

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from './zookeeper-install.ts';
 import { ZkSession } from '@conveyor/backend-node';
-import { extraNodeArgs, freePort, portIsFree, startChild, stopChild, waitUntil, type Child } from './processes.ts';
+import { extraNodeArgs, freePort, portIsFree, serverNodeArgs, startChild, stopChild, waitUntil, type Child } from './processes.ts';
 import { entryArgs } from './entry-bundle.ts';
 import { RUN_FILE, type RunInfo } from './run-file.ts';
 import { BackendFleet } from './backend-fleet.ts';
@@ -172,7 +172,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<R
     const authArgs = auth ? ['--auth-keys', auth.keysFile] : ['--no-auth'];
     const frontendEntry = await entryArgs('frontend/src/main.ts');
     for (const [i, port] of frontendPorts.entries()) {
-      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...extraNodeArgs(), ...frontendEntry, '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
+      children.push(startChild(`frontend ${i + 1}`, process.execPath, [...serverNodeArgs(), ...frontendEntry, '--listen', `127.0.0.1:${port}`, '--metadata', metadataUrl, ...authArgs], { cwd: REPO_ROOT, logFile: join(logs, `frontend-${i + 1}.log`) }));
     }
 
     session = new ZkSession({ connectString: zk, sessionTimeoutMs: 10_000, leaseMs: 6_000, log: () => {} });

@@ -18,6 +18,20 @@ export function extraNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.CONVEYOR_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
 }
 
+/**
+ * V8 options of the processes that carry messages (backend nodes, frontends): semi-spaces of
+ * 32 MiB, twice V8's default. Every message passes through their young generation (its body as a
+ * string, its batch's objects); with room for more batches between scavenges, fewer of them are
+ * still alive, and copied, when one runs. On `npm run bench` the main thread's collection pauses
+ * went from 10-13 % of these processes' CPU to 7-9 %, for up to 32 MiB more memory each.
+ */
+export const SERVER_V8_ARGS: readonly string[] = Object.freeze(['--max-semi-space-size=32']);
+
+/** SERVER_V8_ARGS, then CONVEYOR_NODE_ARGS (later options win, so the environment can override). */
+export function serverNodeArgs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...SERVER_V8_ARGS, ...extraNodeArgs(env)];
+}
+
 export function startChild(name: string, command: string, args: string[], options: { cwd: string; logFile: string; env?: NodeJS.ProcessEnv }): Child {
   const fd = openSync(options.logFile, 'a');
   try {
