@@ -11,8 +11,10 @@
  *      each one comes (no load means no queueing), after --latency-warmup untimed messages (the
  *      processes' code for this path is compiled by then, as in any long-running deployment).
  * The last line printed is JSON: sends/s and receive+delete/s of the concurrent run, the same
- * of the separate halves (`sendOnlyPerSec`, `drainPerSec`), latency p50/p99 and each process's
- * peak resident memory (VmHWM of the launcher's children and of this process).
+ * of the separate halves (`sendOnlyPerSec`, `drainPerSec`), latency p50/p99, the round trip of a
+ * bare HTTP request to the frontend under the same conditions (`httpRoundTripP50Ms`/`P99Ms`: a
+ * message's way is as many hops as three of them) and each process's peak resident memory (VmHWM
+ * of the launcher's children and of this process).
  * First --warmup messages (default 100,000; 0 for none) go through producers and consumers at
  * once, untimed, so every process runs compiled code when the clock starts.
  *   npm run bench -- [--messages N] [--warmup N] [--size BYTES] [--producers P] [--consumers C] [--in-flight W]
@@ -26,6 +28,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
 import { Conveyor, type ConveyorOptions } from '@conveyor/client-sdk';
 import { RUN_FILE, startLocalCluster, type RunInfo } from '../../cluster/src/launcher/local-cluster.ts';
 import { freePort } from '../../cluster/src/launcher/processes.ts';
@@ -271,6 +274,34 @@ async function latency(options: ConveyorOptions, queueName: string): Promise<{ p
   return { p50: Math.round(percentile(samples, 50) * 100) / 100, p99: Math.round(percentile(samples, 99) * 100) / 100 };
 }
 
+/**
+ * The floor under the latency figures: bare HTTP round trips to the frontend (GET /health, which
+ * does nothing), as many and as far apart as the latency samples. A message's way from `send` to
+ * a handler is six one-way hops, as many as three such round trips (client → frontend → leader;
+ * leader → follower → leader, the commit; leader → frontend → client), and the fsyncs besides.
+ * Undefined where the endpoint has no /health.
+ */
+async function httpRoundTrip(url: string): Promise<{ p50: number; p99: number } | undefined> {
+  const pool = new Pool(url, { connections: 1 });
+  try {
+    const samples: number[] = [];
+    for (let i = 0; i < latencyWarmup + latencySamples; i++) {
+      const started = performance.now();
+      const res = await pool.request({ path: '/health', method: 'GET', headersTimeout: 5_000, bodyTimeout: 5_000 });
+      await res.body.dump();
+      if (res.statusCode !== 200) return undefined;
+      if (i >= latencyWarmup) samples.push(performance.now() - started);
+      if (latencyGapMs > 0) await new Promise((r) => setTimeout(r, latencyGapMs));
+    }
+    samples.sort((a, b) => a - b);
+    return { p50: Math.round(percentile(samples, 50) * 100) / 100, p99: Math.round(percentile(samples, 99) * 100) / 100 };
+  } catch {
+    return undefined;
+  } finally {
+    await pool.close();
+  }
+}
+
 let cluster: Awaited<ReturnType<typeof startLocalCluster>> | undefined;
 let dataDir: string | undefined;
 let endpoint = values.endpoint;
@@ -343,12 +374,14 @@ try {
   const { sendOnlyPerSec, drainPerSec } = await separateHalves(options, `bench-halves-${suffix}`, measured);
   log(`latency: ${latencySamples} messages one at a time, ${latencyGapMs} ms apart, after ${latencyWarmup} untimed`);
   const { p50, p99 } = await latency(options, `bench-latency-${suffix}`);
+  const floor = await httpRoundTrip(cluster?.frontends[0] ?? endpoint!);
   sample();
   clearInterval(sampler);
   const self = peakRssMb(process.pid);
   if (self !== undefined) peaks.bench = self;
   log(`sends/s ${sendPerSec}, receive+delete/s ${receiveDeletePerSec} (at once); alone: sends/s ${sendOnlyPerSec}, drain ${drainPerSec}/s; e2e latency p50 ${p50} ms, p99 ${p99} ms`);
-  console.log(JSON.stringify({ sendPerSec, receiveDeletePerSec, sendOnlyPerSec, drainPerSec, e2eLatencyP50Ms: p50, e2eLatencyP99Ms: p99, peakRssMb: peaks }));
+  if (floor) log(`a bare HTTP round trip to the frontend (GET /health, as far apart): p50 ${floor.p50} ms, p99 ${floor.p99} ms; a message's way from send to handler is three round trips' worth of hops, and fsyncs`);
+  console.log(JSON.stringify({ sendPerSec, receiveDeletePerSec, sendOnlyPerSec, drainPerSec, e2eLatencyP50Ms: p50, e2eLatencyP99Ms: p99, httpRoundTripP50Ms: floor?.p50, httpRoundTripP99Ms: floor?.p99, peakRssMb: peaks }));
 } finally {
   clearInterval(sampler);
   await cluster?.stop();
