@@ -31,6 +31,15 @@ export interface ConveyorOptions {
   credentials: Credentials | 'none';
   /** The region in the signature's scope. Default us-east-1. */
   region?: string;
+  /**
+   * Whether signatures cover the body (its SHA-256). By default they do over http and do not over
+   * https (`x-amz-content-sha256: UNSIGNED-PAYLOAD`, which frontends accept only over TLS): TLS
+   * already keeps the body from being changed, and hashing every byte on both sides costs several
+   * times TLS's own encryption. `true` signs bodies over https too; `false` needs https endpoints.
+   */
+  signPayload?: boolean;
+  /** PEM certificates to trust for https endpoints besides Node's own (a private CA, a self-signed frontend). */
+  tlsCa?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** How long one attempt may wait for its answer (a long poll adds its wait). Default 10 s. */
   requestTimeoutMs?: number;
   /** Retries of retryable failures (see `RetryOptions`). */
@@ -70,6 +79,9 @@ export interface ResolvedOptions {
   endpoints: string[];
   credentials: Credentials | undefined;
   region: string;
+  /** undefined: over http only. */
+  signPayload: boolean | undefined;
+  tlsCa: Array<string | Buffer> | undefined;
   requestTimeoutMs: number;
   retry: RetryOptions;
   breaker: BreakerOptions;
@@ -82,7 +94,7 @@ export interface ResolvedOptions {
   random: () => number;
 }
 
-const KNOWN = new Set(['endpoint', 'credentials', 'region', 'requestTimeoutMs', 'retry', 'circuitBreaker', 'sendBatching', 'ackBatching', 'connectionsPerEndpoint', 'gzipMinBytes', 'onBreakerChange', 'timers', 'random']);
+const KNOWN = new Set(['endpoint', 'credentials', 'region', 'signPayload', 'tlsCa', 'requestTimeoutMs', 'retry', 'circuitBreaker', 'sendBatching', 'ackBatching', 'connectionsPerEndpoint', 'gzipMinBytes', 'onBreakerChange', 'timers', 'random']);
 
 function bad(option: string, reason: string): ConveyorError {
   return new ConveyorError('InvalidParameterValue', `Option ${option} is invalid: ${reason}`, { parameter: option });
@@ -126,12 +138,22 @@ export function resolveClientOptions(options: ConveyorOptions): ResolvedOptions 
   if (credentials !== 'none' && (typeof credentials?.accessKeyId !== 'string' || typeof credentials.secretAccessKey !== 'string')) {
     throw bad('credentials', 'expected { accessKeyId, secretAccessKey } or the string none.');
   }
+  const signPayload = options.signPayload;
+  if (signPayload !== undefined && typeof signPayload !== 'boolean') throw bad('signPayload', `expected true or false, got ${String(signPayload)}.`);
+  if (signPayload === false) {
+    const plain = endpoints.find((url) => url.startsWith('http:'));
+    if (plain !== undefined) throw bad('signPayload', `false needs https endpoints: frontends refuse unsigned bodies over plain HTTP ("${plain}").`);
+  }
+  const tlsCa = options.tlsCa === undefined ? undefined : typeof options.tlsCa === 'string' || Buffer.isBuffer(options.tlsCa) ? [options.tlsCa] : [...(options.tlsCa as ReadonlyArray<string | Buffer>)];
+  if (tlsCa?.some((c) => typeof c !== 'string' && !Buffer.isBuffer(c))) throw bad('tlsCa', 'expected PEM text or a Buffer, or a list of them.');
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   const breaker = { ...DEFAULT_BREAKER, ...options.circuitBreaker };
   return {
     endpoints: endpoints.map((u) => u.replace(/\/+$/, '')),
     credentials: credentials === 'none' ? undefined : credentials,
     region: options.region ?? CLIENT_DEFAULTS.region,
+    signPayload,
+    tlsCa,
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs ?? CLIENT_DEFAULTS.requestTimeoutMs),
     retry: {
       maxAttempts: positive('retry.maxAttempts', retry.maxAttempts),

@@ -4,10 +4,8 @@
  * (another account sees a queue exactly as a missing one until the policy grants it, and then
  * only what was granted), dead-letter targets and move tasks, the native API, and HTTPS.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { Agent as HttpsAgent } from 'node:https';
-import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
 import {
@@ -28,8 +26,8 @@ import {
   DeleteQueueCommand,
 } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { NativeClient, decodeNative } from '@conveyor/client-sdk';
-import { OTHER_TEST_CREDENTIALS, TEST_CREDENTIALS, makeTempDir, presigned, rejection, removeTempDir, signedHeaders, sqsError, startFrontend, startStack } from '../support/index.ts';
+import { Conveyor, NativeClient, decodeNative, encodeNative } from '@conveyor/client-sdk';
+import { OTHER_TEST_CREDENTIALS, TEST_CREDENTIALS, makeTempDir, presigned, rejection, removeTempDir, selfSignedCertificate, signedHeaders, sqsError, startFrontend, startStack } from '../support/index.ts';
 
 const A = TEST_CREDENTIALS.accountId;
 const B = OTHER_TEST_CREDENTIALS.accountId;
@@ -374,10 +372,7 @@ t.test('the native API keeps accounts apart too', async (t) => {
 t.test('HTTPS with a configured certificate', async (t) => {
   const dir = makeTempDir('conveyor-tls-');
   t.teardown(() => removeTempDir(dir));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  const ca = readFileSync(certFile);
+  const { certFile, keyFile, ca } = selfSignedCertificate(dir);
   const frontend = await startFrontend(stack.metadata.url, [], { tls: { certFile, keyFile, ca } });
   t.teardown(() => frontend.stop());
   t.match(frontend.url, /^https:\/\//, 'the frontend serves https');
@@ -390,6 +385,24 @@ t.test('HTTPS with a configured certificate', async (t) => {
   t.equal(QueueUrl, `${frontend.url}/${A}/over-tls`, 'queue URLs are https URLs');
   await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'sealed' }));
   t.equal((await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages?.[0]?.Body, 'sealed', '@aws-sdk/client-sqs trusting the CA sends and receives');
+
+  // The SDK leaves bodies out of its signatures over TLS (UNSIGNED-PAYLOAD) unless asked to sign them.
+  for (const signPayload of [undefined, true]) {
+    const conveyor = new Conveyor({ endpoint: frontend.url, credentials: { ...TEST_CREDENTIALS }, tlsCa: ca, signPayload });
+    const queue = await conveyor.createQueue(`sdk-over-tls-${signPayload === undefined ? 'default' : 'signed'}`);
+    await queue.send('sealed by the SDK');
+    const [message] = await queue.receive({ max: 1, waitSeconds: 5 });
+    t.equal(message?.body, 'sealed by the SDK', `the SDK sends and receives over TLS (${signPayload === undefined ? 'bodies unsigned, the default' : 'bodies signed'})`);
+    await conveyor.close();
+  }
+  const unsignedOverHttp = await request(`${endpoint}/native/ListQueues`, {
+    method: 'POST',
+    headers: await signedHeaders(`${endpoint}/native/ListQueues`, { 'content-type': 'application/x-msgpack', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, encodeNative({})),
+    body: encodeNative({}),
+  });
+  const refusal = decodeNative(Buffer.from(await unsignedOverHttp.body.arrayBuffer())) as { error: { code: string; message: string } };
+  t.equal(unsignedOverHttp.statusCode, 403, 'an unsigned body over plain HTTP is refused');
+  t.match(refusal.error, { code: 'IncompleteSignature', message: /only over HTTPS/ }, 'saying why');
 
   const untrusting = new SQSClient({ endpoint: frontend.url, region: 'us-east-1', credentials: { ...TEST_CREDENTIALS }, maxAttempts: 1 });
   t.teardown(() => untrusting.destroy());

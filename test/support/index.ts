@@ -10,3 +10,4 @@ export * from './stack.ts';
 export * from './oversized.ts';
 export * from './credentials.ts';
 export * from './signing.ts';
+export * from './tls.ts';

@@ -73,6 +73,19 @@ t.test('whatever the SDK signs verifies; any change to the body does not', async
   t.pass('200 generated requests');
 });
 
+t.test('UNSIGNED-PAYLOAD leaves the body to TLS: accepted over HTTPS only, and never in place of a signed hash', async (t) => {
+  const unsigned = await signed({ method: 'POST', path: '/', query: '', body: '{"QueueName":"q"}', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+  t.equal(unsigned.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD', 'the signer keeps the value it was given');
+  t.equal(verify({ ...unsigned, secure: true }).accountId, KEY.accountId, 'over TLS it verifies');
+  t.equal(verify({ ...unsigned, secure: true, body: Buffer.from('{"QueueName":"other"}') }).accountId, KEY.accountId, 'the body is not covered: TLS keeps it intact');
+  const overHttp = thrown(() => verify(unsigned));
+  t.equal(overHttp.code, 'IncompleteSignature', 'over plain HTTP it is refused');
+  t.match(overHttp.message, /only over HTTPS/, 'saying why');
+  const hashed = await signed({ method: 'POST', path: '/', query: '', body: '{"QueueName":"q"}' });
+  const downgraded = { ...hashed, secure: true, headers: { ...hashed.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } };
+  t.equal(thrown(() => verify(downgraded)).code, 'SignatureDoesNotMatch', 'a signed hash swapped for UNSIGNED-PAYLOAD after signing fails');
+});
+
 t.test('each failure kind has SQS’s code', async (t) => {
   const good = await signed({ method: 'POST', path: '/', query: '', body: '{"QueueName":"q"}' });
   const withHeaders = (headers: Record<string, string | undefined>): SignedRequest => ({ ...good, headers: Object.fromEntries(Object.entries({ ...good.headers, ...headers }).filter(([, v]) => v !== undefined)) as Record<string, string> });

@@ -69,4 +69,8 @@ t.test('options are checked and named', async (t) => {
   t.throws(() => new Conveyor({ credentials: 'none', endpoint: [] }), { message: /at least one endpoint/ });
   t.throws(() => new Conveyor({ credentials: 'none', retry: { maxAttempts: 0 } }), { message: /retry.maxAttempts/ });
   t.throws(() => new Conveyor({ credentials: 'none', colour: 'red' } as never), { message: /colour/ }, 'unknown options are refused');
+  t.throws(() => new Conveyor({ credentials: 'none', signPayload: 'yes' } as never), { message: /signPayload/ }, 'signPayload is true or false');
+  t.throws(() => new Conveyor({ credentials: 'none', endpoint: ['https://a', 'http://b'], signPayload: false }), { message: /signPayload.*http:\/\/b/ }, 'false names the plain-HTTP endpoint');
+  t.doesNotThrow(() => new Conveyor({ credentials: 'none', endpoint: 'https://a', signPayload: false }), 'and is fine with https ones');
+  t.throws(() => new Conveyor({ credentials: 'none', tlsCa: [42] } as never), { message: /tlsCa/ }, 'tlsCa is PEM text or Buffers');
 });

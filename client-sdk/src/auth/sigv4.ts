@@ -43,7 +43,10 @@ export class RequestSigner {
     });
   }
 
-  /** The request's headers plus `authorization`, `x-amz-date` and `x-amz-content-sha256`. */
+  /**
+   * The request's headers plus `authorization`, `x-amz-date` and `x-amz-content-sha256` (the
+   * body's SHA-256, or the value given: the wire module's UNSIGNED_PAYLOAD leaves the body out of the signature).
+   */
   async sign(request: RequestToSign, signingDate: Date = new Date()): Promise<Record<string, string>> {
     const url = new URL(request.url);
     // No prototype: a parameter named like an Object method ("toString") must not find one.

@@ -4,6 +4,7 @@
  * the preferred endpoint whose circuit breaker lets it through, moves to the next endpoint when one
  * does not answer, and retries retryable failures with full-jitter backoff until its deadline.
  */
+import * as tls from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Pool } from 'undici';
@@ -12,7 +13,7 @@ import { CircuitBreaker, type BreakerOptions, type BreakerState } from '../resil
 import { isRetryable, nextRetryDelayMs, type RetryOptions } from '../resilience/backoff.ts';
 import { sleep, type Timers } from '../timers.ts';
 import { rawPost } from './raw-post.ts';
-import { ConveyorError, decodeNative, encodeNativeInternal, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, NATIVE_RECORDS_ACCEPT, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
+import { ConveyorError, decodeNative, encodeNativeInternal, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, NATIVE_RECORDS_ACCEPT, UNSIGNED_PAYLOAD, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -21,6 +22,10 @@ export interface TransportOptions {
   endpoints: readonly string[];
   credentials: Credentials | undefined;
   region: string;
+  /** Whether signatures cover the body; undefined: over http only (UNSIGNED-PAYLOAD over https). */
+  signPayload?: boolean;
+  /** Certificates trusted for https endpoints besides Node's own. */
+  tlsCa?: Array<string | Buffer>;
   requestTimeoutMs: number;
   retry: RetryOptions;
   breaker: BreakerOptions;
@@ -67,12 +72,14 @@ export class HttpTransport {
   retries = 0;
 
   constructor(private readonly options: TransportOptions) {
+    // Node's trusted certificates plus the given ones (a `ca` alone would replace Node's).
+    const connect = options.tlsCa ? { ca: [...tls.rootCertificates, ...options.tlsCa] } : undefined;
     this.#endpoints = options.endpoints.map((url) => ({
       url,
       origin: new URL(url).origin,
-      pool: new Pool(url, { connections: options.connectionsPerEndpoint, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 }),
+      pool: new Pool(url, { connections: options.connectionsPerEndpoint, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connect }),
       // As many as there are long polls at once: a consumer's pollers are bounded, and each parks on one.
-      longPolls: new Pool(url, { connections: null, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 }),
+      longPolls: new Pool(url, { connections: null, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connect }),
       breaker: new CircuitBreaker(options.breaker, options.timers.now, (state) => options.onBreakerChange?.(url, state)),
     }));
     this.#signer = options.credentials ? new RequestSigner({ credentials: options.credentials, region: options.region }) : undefined;
@@ -148,6 +155,8 @@ export class HttpTransport {
     const headers: Record<string, string> = { 'content-type': NATIVE_CONTENT_TYPE, accept: NATIVE_RECORDS_ACCEPT };
     if (payload.gzipped) headers['content-encoding'] = 'gzip';
     if (!this.#signer) return headers;
+    // Over TLS the body is left out of the signature unless asked (see ConveyorOptions.signPayload).
+    if (!(this.options.signPayload ?? !url.startsWith('https:'))) headers['x-amz-content-sha256'] = UNSIGNED_PAYLOAD;
     // undici sets Host from the origin; the signed value is the same.
     const { host: _host, ...signed } = await this.#signer.sign({ method: 'POST', url, headers, body: payload.bytes });
     return signed;

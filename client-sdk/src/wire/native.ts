@@ -8,6 +8,11 @@ import type { ErrorCode, ErrorContext } from './errors.ts';
 import type { MessageAttributes, ReceivedSystemAttributes } from './types.ts';
 
 export const NATIVE_CONTENT_TYPE = 'application/x-msgpack';
+/**
+ * SigV4's `x-amz-content-sha256` value for a body the signature leaves out. Frontends accept it
+ * only over TLS, which keeps the body from being changed (see ConveyorOptions.signPayload).
+ */
+export const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD';
 export const NATIVE_PATH_PREFIX = '/native/';
 
 // One codec for every hop; binary attribute values travel as raw bytes.

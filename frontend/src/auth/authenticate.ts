@@ -65,7 +65,7 @@ export function registerAuthentication(app: FastifyInstance, options: Authentica
     }
     try {
       const caller = verifySignature(
-        { method: request.method, path, query: q < 0 ? '' : request.url.slice(q + 1), headers: request.headers, body: rawBodyOf(request) },
+        { method: request.method, path, query: q < 0 ? '' : request.url.slice(q + 1), headers: request.headers, body: rawBodyOf(request), secure: request.protocol === 'https' },
         { lookup, region, service: SERVICE, now: now() },
       );
       request.caller = caller;

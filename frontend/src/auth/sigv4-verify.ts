@@ -6,10 +6,13 @@
  * The expected signature is computed from the canonical request exactly as the spec and the AWS
  * SDKs build it (path segments normalised and escaped twice, query sorted and escaped, signed
  * headers trimmed), then compared in constant time. The body is always hashed here, so a body
- * changed after signing fails even when the client sent `x-amz-content-sha256`.
+ * changed after signing fails even when the client sent `x-amz-content-sha256` — except that over
+ * TLS a client may send `x-amz-content-sha256: UNSIGNED-PAYLOAD` (as S3 allows), leaving the body
+ * to TLS's integrity: then the signature covers the request but not the body, and hashing the
+ * body costs neither side anything. Over plain HTTP that is refused.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ConveyorError, hexDigest } from '@conveyor/client-sdk/wire';
+import { ConveyorError, hexDigest, UNSIGNED_PAYLOAD } from '@conveyor/client-sdk/wire';
 
 export interface SignedRequest {
   method: string;
@@ -20,6 +23,8 @@ export interface SignedRequest {
   /** Header names in lower case; repeated headers joined with `,`. */
   headers: Readonly<Record<string, string | string[] | undefined>>;
   body: Uint8Array;
+  /** Whether it came over TLS, which alone may carry an unsigned payload. */
+  secure?: boolean;
 }
 
 export interface AccessKey {
@@ -277,9 +282,15 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   if (parts.scopeDate !== parts.amzDate!.slice(0, 8)) throw mismatch(`Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${parts.scopeDate}' != '${parts.amzDate!.slice(0, 8)}'.`);
   checkTime(parts, signedAt, options);
 
-  const bodyHash = sha256Hex(request.body);
   const claimed = headerValue(request.headers, 'x-amz-content-sha256');
-  if (claimed !== undefined && claimed !== bodyHash) throw mismatch('The provided x-amz-content-sha256 header does not match the hash of the request body.');
+  let bodyHash: string;
+  if (claimed === UNSIGNED_PAYLOAD) {
+    if (!request.secure) throw incomplete(`x-amz-content-sha256: ${UNSIGNED_PAYLOAD} is accepted only over HTTPS; over HTTP the SHA-256 of the body must be signed.`);
+    bodyHash = UNSIGNED_PAYLOAD;
+  } else {
+    bodyHash = sha256Hex(request.body);
+    if (claimed !== undefined && claimed !== bodyHash) throw mismatch('The provided x-amz-content-sha256 header does not match the hash of the request body.');
+  }
 
   const canonicalHeaders = signedHeaders.map((name) => {
     const value = headerValue(request.headers, name);
