@@ -110,21 +110,21 @@ const HANDLERS: { [A in NativeAction]?: (router: Router, req: Request<A>, dedup:
         route.config.fifo ? DedupCache.key(queue, route.config, e) : typeof e.idempotencyKey === 'string' && e.idempotencyKey.length > 0 ? `${queue}\u0000idem ${e.idempotencyKey}` : undefined;
       const successful: NativeSendSuccess[] = [];
       const toSend: NativeSendEntry[] = [];
+      // Each entry's cache key, built (and hashed) once: by entry id, the first entry of an id.
+      const keyById = new Map<string, string | undefined>();
       for (const e of req.entries) {
-        const hit = dedup.get(keyOf(e));
+        const key = keyOf(e);
+        const hit = dedup.get(key);
         if (hit) successful.push({ id: e.id, messageId: hit.messageId, sequenceNumber: hit.sequenceNumber, md5OfBody: md5OfBody(e.body), md5OfAttributes: md5OfMessageAttributes(e.attributes), duplicate: true });
-        else toSend.push(e);
+        else {
+          toSend.push(e);
+          if (!keyById.has(e.id)) keyById.set(e.id, key);
+        }
       }
       if (toSend.length === 0) return { successful, failed: [] };
       // SenderId is the verified caller, whatever the entry says.
       const res = await router.call(router.sendTarget(route), 'SendMessageBatch', { ...req, queue, entries: toSend.map((e) => forwardedEntry(e, caller)) });
-      // One map lookup per success rather than a scan of the batch (the first entry of an id, as before).
-      const byId = new Map<string, NativeSendEntry>();
-      for (const e of toSend) if (!byId.has(e.id)) byId.set(e.id, e);
-      for (const s of res.successful) {
-        const entry = s.duplicate ? undefined : byId.get(s.id);
-        if (entry) dedup.remember(keyOf(entry), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
-      }
+      for (const s of res.successful) if (!s.duplicate) dedup.remember(keyById.get(s.id), { messageId: s.messageId, sequenceNumber: s.sequenceNumber });
       if (successful.length === 0) return res;
       for (const s of res.successful) successful.push(s);
       return { successful, failed: res.failed };
