@@ -6,6 +6,7 @@
 import { Packr } from 'msgpackr';
 import type { Level } from 'level';
 import { decodeMeta } from './meta-encoding.ts';
+import { encodeSendEntry, type SendEntry } from './send-entry-encoding.ts';
 import { WriteSet } from './write-set.ts';
 import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
@@ -14,7 +15,15 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 /** Log records use msgpackr's records (self-contained per record, faster for lists of messages); packr reads both. */
 const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
 
-export const encodeLogEntry = (entry: LogEntry): Buffer => recordsPackr.pack(entry);
+/**
+ * A log record's encoding, in a buffer of its own (the log's tail keeps records a while; a view
+ * into msgpackr's shared buffer would pin all of it). Sends, nearly every record under load, are
+ * written by hand (encodeSendEntry); the rest by msgpackr.
+ */
+export function encodeLogEntry(entry: LogEntry): Buffer {
+  if (entry.payload.type === 'send') return encodeSendEntry(entry as SendEntry);
+  return Buffer.from(recordsPackr.pack(entry));
+}
 export const decodeLogEntry = (bytes: Uint8Array): LogEntry => packr.unpack(bytes) as LogEntry;
 
 /** A log record as read from disk: its offset (from its key) and its encoding. */

@@ -7,3 +7,4 @@ export * from './validate.ts';
 export * from './queue-attributes.ts';
 export * from './native.ts';
 export * from './receive-answer.ts';
+export * from './msgpack-writer.ts';

@@ -6,6 +6,7 @@
  * frontend.
  */
 import { Packr } from 'msgpackr';
+import { MsgpackWriter } from './msgpack-writer.ts';
 import type { NativeReceivedMessage } from './native.ts';
 import type { ReceivedSystemAttributes } from './types.ts';
 
@@ -37,92 +38,6 @@ const systemKey = (key: string): Uint8Array => {
 
 /** Largest UTF-8 size of a string of `length` UTF-16 units, plus its longest header. */
 const stringBound = (length: number): number => length * 3 + 5;
-
-class Writer {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  bytes(b: Uint8Array): void {
-    const buf = this.buf;
-    let pos = this.pos;
-    if (b.length <= 16) for (let i = 0; i < b.length; i++) buf[pos++] = b[i]!;
-    else {
-      buf.set(b, pos);
-      pos += b.length;
-    }
-    this.pos = pos;
-  }
-
-  mapHeader(n: number): void {
-    if (n < 16) this.buf[this.pos++] = 0x80 | n;
-    else {
-      this.buf[this.pos++] = 0xde;
-      this.buf.writeUInt16BE(n, this.pos);
-      this.pos += 2;
-    }
-  }
-
-  arrayHeader(n: number): void {
-    const buf = this.buf;
-    if (n < 16) buf[this.pos++] = 0x90 | n;
-    else if (n < 0x10000) {
-      buf[this.pos++] = 0xdc;
-      buf.writeUInt16BE(n, this.pos);
-      this.pos += 2;
-    } else {
-      buf[this.pos++] = 0xdd;
-      buf.writeUInt32BE(n, this.pos);
-      this.pos += 4;
-    }
-  }
-
-  /**
-   * A msgpack str. Short ASCII strings (ids, handles, digests, timestamps) are copied in a loop;
-   * longer ones are written by Node's UTF-8 encoder behind a header sized for their largest
-   * possible encoding (a wider header than needed is still valid msgpack).
-   */
-  string(s: string): void {
-    const buf = this.buf;
-    const length = s.length;
-    let pos = this.pos;
-    if (length < 64) {
-      const start = pos + (length < 32 ? 1 : 2);
-      let i = 0;
-      for (; i < length; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        buf[start + i] = c;
-      }
-      if (i === length) {
-        if (length < 32) buf[pos] = 0xa0 | length;
-        else {
-          buf[pos] = 0xd9;
-          buf[pos + 1] = length;
-        }
-        this.pos = start + length;
-        return;
-      }
-    }
-    const max = length * 3;
-    if (max < 0x100) {
-      const n = buf.write(s, pos + 2);
-      buf[pos] = 0xd9;
-      buf[pos + 1] = n;
-      pos += 2 + n;
-    } else if (max < 0x10000) {
-      const n = buf.write(s, pos + 3);
-      buf[pos] = 0xda;
-      buf.writeUInt16BE(n, pos + 1);
-      pos += 3 + n;
-    } else {
-      const n = buf.write(s, pos + 5);
-      buf[pos] = 0xdb;
-      buf.writeUInt32BE(n, pos + 1);
-      pos += 5 + n;
-    }
-    this.pos = pos;
-  }
-}
 
 /** An upper bound of one message's encoded size (structure definitions are bounded apart). */
 function messageBound(m: NativeReceivedMessage, attributes: Uint8Array | undefined): number {
@@ -172,7 +87,7 @@ class Records {
   private next = FIRST_RECORD_ID;
 
   /** Starts an object of `shape`; false when no record id is left (the caller writes a plain map). */
-  begin(w: Writer, shape: number): boolean {
+  begin(w: MsgpackWriter, shape: number): boolean {
     const id = this.ids.get(shape);
     if (id !== undefined) {
       w.buf[w.pos++] = id;
@@ -210,7 +125,7 @@ function systemShape(system: ReceivedSystemAttributes): number {
   return keys === set ? shape : -1;
 }
 
-function writeSystemAttributes(w: Writer, records: Records | undefined, system: ReceivedSystemAttributes): void {
+function writeSystemAttributes(w: MsgpackWriter, records: Records | undefined, system: ReceivedSystemAttributes): void {
   const shape = systemShape(system);
   if (shape >= 0 && records?.begin(w, shape)) {
     if (shape & (1 << 0)) w.string(system.SenderId!);
@@ -247,7 +162,7 @@ export function encodeReceiveAnswer(messages: readonly NativeReceivedMessage[], 
   for (let i = 0; i < messages.length; i++) bound += messageBound(messages[i]!, attributes[i]) + (records ? 0 : 200);
   // Written in place and handed out as a view: pages past the end are never touched, so the
   // generous bound costs address space, not memory (a copy to the exact size cost more).
-  const w = new Writer(Buffer.allocUnsafe(bound));
+  const w = new MsgpackWriter(Buffer.allocUnsafe(bound));
   const shapes = records ? new Records() : undefined;
   w.mapHeader(1);
   w.bytes(K_MESSAGES);
