@@ -9,6 +9,7 @@
  *   --no-auth (CONVEYOR_NO_AUTH=1)      turn authentication off explicitly (one of the two is required)
  *   --region (CONVEYOR_REGION)          region of the signatures' credential scope (default us-east-1)
  *   --tls-cert, --tls-key (CONVEYOR_TLS_CERT, CONVEYOR_TLS_KEY)  PEM files: serve HTTPS
+ *   --trust-proxy (CONVEYOR_TRUST_PROXY)  comma-separated addresses/CIDRs of proxies whose X-Forwarded-Proto/-For are believed
  *   --log-level (CONVEYOR_LOG_LEVEL)    pino level (default info; debug logs every request)
  * Throttling and load shedding (defaults in TRAFFIC_DEFAULTS, http/traffic-guard.ts; 0 = off):
  *   --throttle-key-rps, --throttle-key-burst        requests/s and burst per access key (10000, 20000)
@@ -51,7 +52,7 @@ try {
   values = parseArgs({
     options: {
       listen: { type: 'string' }, metadata: { type: 'string' }, 'public-url': { type: 'string' }, account: { type: 'string' }, 'log-level': { type: 'string' },
-      'auth-keys': { type: 'string' }, 'no-auth': { type: 'boolean' }, region: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
+      'auth-keys': { type: 'string' }, 'no-auth': { type: 'boolean' }, region: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'trust-proxy': { type: 'string' },
       ...Object.fromEntries(Object.keys(TRAFFIC_FLAGS).map((f) => [f, { type: 'string' as const }])),
     },
     strict: true,
@@ -88,6 +89,8 @@ try {
 } catch (error) {
   fail(`cannot read the TLS certificate or key: ${(error as Error).message}`);
 }
+const trustProxy = (values['trust-proxy'] ?? env.CONVEYOR_TRUST_PROXY ?? '').split(',').map((a) => a.trim()).filter((a) => a !== '');
+for (const address of trustProxy) if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(address)) fail(`--trust-proxy takes addresses or CIDR ranges separated by commas, not "${address}"`);
 const publicUrl = (values['public-url'] ?? env.CONVEYOR_PUBLIC_URL ?? `${tls ? 'https' : 'http'}://${listen}`).replace(/\/+$/, '');
 
 const flags = values as Record<string, string | undefined>; // the traffic flags are all strings
@@ -108,7 +111,7 @@ const maxLongPolls = traffic.maxLongPolls ?? TRAFFIC_DEFAULTS.maxLongPolls;
 const router = new Router(new MetadataClient(values.metadata ?? env.CONVEYOR_METADATA_URL ?? 'http://127.0.0.1:9350', 5_000, metrics), metrics, { longPollConnections: maxLongPolls > 0 ? maxLongPolls : 100_000 });
 let app;
 try {
-  app = buildFrontend({ router, publicUrl, account, keys, region, tls, metrics, traffic, logger: logger.child({ component: 'http' }) });
+  app = buildFrontend({ router, publicUrl, account, keys, region, tls, trustProxy, metrics, traffic, logger: logger.child({ component: 'http' }) });
 } catch (error) {
   // Name the flag, not the config field.
   const field = /^(\w+) /.exec((error as Error).message)?.[1];

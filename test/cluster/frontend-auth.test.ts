@@ -409,6 +409,21 @@ t.test('HTTPS with a configured certificate', async (t) => {
   await t.rejects(untrusting.send(new ListQueuesCommand({})), /self.signed|certificate/i, 'a client that does not trust the certificate refuses it');
 });
 
+t.test('behind a proxy that terminates TLS, --trust-proxy lets its X-Forwarded-Proto count', async (t) => {
+  const unsignedList = async (url: string, forwarded: Record<string, string>): Promise<number> => {
+    const body = encodeNative({});
+    const headers = await signedHeaders(`${url}/native/ListQueues`, { 'content-type': 'application/x-msgpack', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', ...forwarded }, body);
+    const res = await request(`${url}/native/ListQueues`, { method: 'POST', headers, body });
+    await res.body.dump();
+    return res.statusCode;
+  };
+  const behindProxy = await startFrontend(stack.metadata.url, ['--trust-proxy', '127.0.0.1,::1']);
+  t.teardown(() => behindProxy.stop());
+  t.equal(await unsignedList(behindProxy.url, { 'x-forwarded-proto': 'https' }), 200, 'an unsigned body the trusted proxy got over HTTPS is accepted');
+  t.equal(await unsignedList(behindProxy.url, {}), 403, 'one it got over HTTP is not');
+  t.equal(await unsignedList(endpoint, { 'x-forwarded-proto': 'https' }), 403, 'a frontend that trusts no proxy ignores the header');
+});
+
 t.test('a frontend with neither keys nor --no-auth refuses to start, in one sentence', async (t) => {
   const root = new URL('../..', import.meta.url);
   const run = (args: string[]) =>

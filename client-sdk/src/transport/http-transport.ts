@@ -4,6 +4,7 @@
  * the preferred endpoint whose circuit breaker lets it through, moves to the next endpoint when one
  * does not answer, and retries retryable failures with full-jitter backoff until its deadline.
  */
+import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -16,6 +17,17 @@ import { rawPost } from './raw-post.ts';
 import { ConveyorError, decodeNative, encodeNativeInternal, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, NATIVE_RECORDS_ACCEPT, UNSIGNED_PAYLOAD, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
 
 const gzipAsync = promisify(gzip);
+
+/** The certificates NODE_EXTRA_CA_CERTS names, which Node trusts by default and a given `ca` would drop. */
+function extraCaCertificates(): string[] {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  if (!file) return [];
+  try {
+    return [readFileSync(file, 'utf8')];
+  } catch {
+    return []; // Node itself only warns about an unreadable file
+  }
+}
 
 /** Everything the transport needs, resolved (see `resolveClientOptions`). */
 export interface TransportOptions {
@@ -72,8 +84,8 @@ export class HttpTransport {
   retries = 0;
 
   constructor(private readonly options: TransportOptions) {
-    // Node's trusted certificates plus the given ones (a `ca` alone would replace Node's).
-    const connect = options.tlsCa ? { ca: [...tls.rootCertificates, ...options.tlsCa] } : undefined;
+    // Node's trusted certificates plus the given ones (a `ca` alone would replace Node's, NODE_EXTRA_CA_CERTS's too).
+    const connect = options.tlsCa ? { ca: [...tls.rootCertificates, ...extraCaCertificates(), ...options.tlsCa] } : undefined;
     this.#endpoints = options.endpoints.map((url) => ({
       url,
       origin: new URL(url).origin,

@@ -37,6 +37,12 @@ export interface FrontendOptions {
   region?: string;
   /** Serve HTTPS with this certificate and key (PEM). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Proxies (addresses or CIDR ranges) whose X-Forwarded-Proto and X-Forwarded-For are believed:
+   * behind one that terminates TLS, requests that reached it over HTTPS count as such (an
+   * UNSIGNED-PAYLOAD signature is accepted only over HTTPS). None by default.
+   */
+  trustProxy?: string[];
   logger: FastifyBaseLogger | false;
   /** Recent FIFO sends, so retries are answered here; one per process. */
   dedup?: DedupCache;
@@ -51,7 +57,7 @@ export interface FrontendOptions {
 export function buildFrontend(options: FrontendOptions): FastifyInstance {
   const dedup = options.dedup ?? new DedupCache();
   // One log line per request, carrying the id returned as x-amzn-RequestId (observe.ts).
-  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }), ...(options.tls ? { https: options.tls } : {}) };
+  const common = { bodyLimit: options.bodyLimitBytes ?? 4 * 1024 * 1024, genReqId: () => randomUUID(), logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }), ...(options.tls ? { https: options.tls } : {}), ...(options.trustProxy?.length ? { trustProxy: options.trustProxy } : {}) };
   const app = (options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
 
   for (const type of [JSON_CONTENT_TYPE, 'application/json']) {
