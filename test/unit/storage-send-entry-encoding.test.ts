@@ -66,6 +66,15 @@ t.test('every field a message has is written', async (t) => {
   t.same(Object.keys((decoded.payload as unknown as { messages: Array<Record<string, unknown>> }).messages[0]!).sort(), Object.keys(SEND_MESSAGE_FIELDS).sort(), 'with every field');
 });
 
+t.test('a send record with a field of another type is left to msgpackr whole, nothing changed', async (t) => {
+  const good = { seq: 1, id: 'a', body: 'b', md5OfBody: 'm', delayMs: 0 };
+  const odd: Array<Record<string, unknown>> = [{ ...good, delayMs: undefined }, { ...good, seq: '1' }, { ...good, body: Buffer.from('b') }, { ...good, groupId: 7 }, { ...good, attributes: 'none' }];
+  for (const message of odd) {
+    const entry = { offset: 1, epoch: 1, payload: { type: 'send', ts: 5, queue: 'q', messages: [good, message] } } as unknown as LogEntry;
+    t.same(decodeLogEntry(encodeLogEntry(entry)), viaMsgpackr(entry), `as msgpackr writes it: ${JSON.stringify(message)}`);
+  }
+});
+
 t.test('other records still go through msgpackr, each in a buffer of its own', async (t) => {
   const entry: LogEntry = { offset: 3, epoch: 1, payload: { type: 'delete', ts: 5, queue: 'q', seqs: [1, 2, 3] } };
   const bytes = encodeLogEntry(entry);

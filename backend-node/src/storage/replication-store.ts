@@ -21,9 +21,11 @@ const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
  * written by hand (encodeSendEntry); the rest by msgpackr.
  */
 export function encodeLogEntry(entry: LogEntry): Buffer {
-  if (entry.payload.type === 'send') return encodeSendEntry(entry as SendEntry);
-  return Buffer.from(recordsPackr.pack(entry));
+  if (entry.payload.type === 'send') return encodeSendEntry(entry as SendEntry, packCopy);
+  return packCopy(entry);
 }
+
+const packCopy = (entry: LogEntry | SendEntry): Buffer => Buffer.from(recordsPackr.pack(entry));
 export const decodeLogEntry = (bytes: Uint8Array): LogEntry => packr.unpack(bytes) as LogEntry;
 
 /** A log record as read from disk: its offset (from its key) and its encoding. */

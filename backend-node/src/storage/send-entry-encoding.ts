@@ -70,7 +70,10 @@ for (const name of FIELDS) {
   if (!['seq', 'id', 'body', 'md5OfBody', 'delayMs', 'attributes', ...OPTIONAL_STRINGS].includes(name)) throw new Error(`send entry encoding: no place for field ${name}`);
 }
 
-function sizeMessage(m: NewMessage): Sized {
+/** Sizes of `m`'s encoding; undefined if a field is not of the type written here (msgpackr writes that record). */
+function sizeMessage(m: NewMessage): Sized | undefined {
+  if (typeof m.seq !== 'number' || typeof m.delayMs !== 'number' || typeof m.id !== 'string' || typeof m.body !== 'string' || typeof m.md5OfBody !== 'string') return undefined;
+  if (m.attributes !== undefined && (typeof m.attributes !== 'object' || m.attributes === null)) return undefined;
   const id = Buffer.byteLength(m.id, 'utf8');
   const body = Buffer.byteLength(m.body, 'utf8');
   const md5OfBody = Buffer.byteLength(m.md5OfBody, 'utf8');
@@ -87,6 +90,7 @@ function sizeMessage(m: NewMessage): Sized {
   for (let i = 0; i < OPTIONAL_STRINGS.length; i++) {
     const value = m[OPTIONAL_STRINGS[i]!];
     if (value === undefined) continue;
+    if (typeof value !== 'string') return undefined;
     optional ??= new Array<number>(OPTIONAL_STRINGS.length).fill(-1);
     const n = Buffer.byteLength(value, 'utf8');
     optional[i] = n;
@@ -96,11 +100,20 @@ function sizeMessage(m: NewMessage): Sized {
   return { body, id, md5OfBody, attributes, optional, bytes, fields };
 }
 
-/** The encoding of a send's log entry: `{ offset, epoch, payload: { type, ts, queue, messages } }`. */
-export function encodeSendEntry(entry: SendEntry): Buffer {
+/**
+ * The encoding of a send's log entry: `{ offset, epoch, payload: { type, ts, queue, messages } }`.
+ * A record with a field of another type than NewMessage says is left to `fallback` whole.
+ */
+export function encodeSendEntry(entry: SendEntry, fallback: (entry: SendEntry) => Buffer): Buffer {
   const { payload } = entry;
   const messages = payload.messages;
-  const sized = messages.map(sizeMessage);
+  if (typeof payload.queue !== 'string' || typeof payload.ts !== 'number' || typeof entry.offset !== 'number' || typeof entry.epoch !== 'number') return fallback(entry);
+  const sized: Sized[] = [];
+  for (const m of messages) {
+    const s = sizeMessage(m);
+    if (!s) return fallback(entry);
+    sized.push(s);
+  }
   const queueBytes = Buffer.byteLength(payload.queue, 'utf8');
   let total = 1 + key('offset').length + msgpackNumberSize(entry.offset) + key('epoch').length + msgpackNumberSize(entry.epoch) + key('payload').length;
   total += 1 + key('type').length + key('send').length + key('ts').length + msgpackNumberSize(payload.ts) + key('queue').length + msgpackStringSize(queueBytes);
