@@ -20,8 +20,9 @@ export interface SendEntry {
 }
 
 /**
- * Every field of NewMessage, in the order written: a field added to NewMessage fails to compile
- * here until it is listed, so none is ever left out of the log.
+ * Every field of NewMessage with its kind: a field added to NewMessage fails to compile here
+ * until it is listed, and then fails at load until the writer below has a place for it, so none
+ * is ever left out of the log.
  */
 const FIELD_KINDS: { readonly [K in keyof Required<NewMessage>]: 'number' | 'string' | 'attributes' } = {
   seq: 'number',
