@@ -15,6 +15,9 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 /** Log records use msgpackr's records (self-contained per record, faster for lists of messages); packr reads both. */
 const recordsPackr = new Packr({ useRecords: true, mapsAsObjects: true });
 
+/** msgpackr's encoding, copied out of its shared output buffer. */
+const packCopy = (entry: LogEntry | SendEntry): Buffer => Buffer.from(recordsPackr.pack(entry));
+
 /**
  * A log record's encoding, in a buffer of its own (the log's tail keeps records a while; a view
  * into msgpackr's shared buffer would pin all of it). Sends, nearly every record under load, are
@@ -25,7 +28,6 @@ export function encodeLogEntry(entry: LogEntry): Buffer {
   return packCopy(entry);
 }
 
-const packCopy = (entry: LogEntry | SendEntry): Buffer => Buffer.from(recordsPackr.pack(entry));
 export const decodeLogEntry = (bytes: Uint8Array): LogEntry => packr.unpack(bytes) as LogEntry;
 
 /** A log record as read from disk: its offset (from its key) and its encoding. */
