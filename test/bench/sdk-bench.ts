@@ -27,6 +27,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { Conveyor, type ConveyorOptions } from '@conveyor/client-sdk';
@@ -145,17 +146,18 @@ function cpuSeconds(pid: number): number {
 }
 
 /** CPU used per process since `before`, in ms per 1,000 messages: the cost, whatever else the machine is doing. */
-function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<string, number>, messages: number, what = 'sent, received and deleted'): string {
+function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<number, number>, messages: number, what = 'sent, received and deleted'): string {
   const parts: string[] = [];
   for (const { pid, name } of processes) {
-    const used = cpuSeconds(pid) - (before.get(name) ?? 0);
+    const used = cpuSeconds(pid) - (before.get(pid) ?? 0);
     parts.push(`${name} ${((used * 1000 * 1000) / messages).toFixed(1)}`);
   }
   return `CPU ms per 1,000 messages (${what}): ${parts.join(', ')}`;
 }
 
-function cpuSnapshot(processes: Array<{ pid: number; name: string }>): Map<string, number> {
-  return new Map(processes.map(({ pid, name }) => [name, cpuSeconds(pid)]));
+/** Keyed by pid: two processes may share a name (the launcher's esbuild has a helper of its own). */
+function cpuSnapshot(processes: Array<{ pid: number; name: string }>): Map<number, number> {
+  return new Map(processes.map(({ pid }) => [pid, cpuSeconds(pid)]));
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -226,19 +228,19 @@ async function separateHalves(options: ConveyorOptions, queueName: string, measu
   const clients = Array.from({ length: Math.max(producers, consumers) }, () => new Conveyor(options));
   await clients[0]!.createQueue(queueName);
   let cpuBefore = cpuSnapshot(measured);
-  const timesBefore = await scrapeTotals(servers);
+  const timesBefore = await scrapeAll();
   const sendStart = performance.now();
   await produce(clients, queueName, total);
   const sendSeconds = (performance.now() - sendStart) / 1000;
   log(`sent ${total} (no consumers) in ${sendSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'sent')}`);
-  const timesAfterSends = await scrapeTotals(servers);
+  const timesAfterSends = await scrapeAll();
   logTimings(timesBefore, timesAfterSends);
   cpuBefore = cpuSnapshot(measured);
   const drainStart = performance.now();
   const received = await consumeAll(clients, queueName, total).done;
   const drainSeconds = (performance.now() - drainStart) / 1000;
   log(`drained ${received} (received and deleted) in ${drainSeconds.toFixed(2)} s; ${cpuReport(measured, cpuBefore, total, 'received and deleted')}`);
-  logTimings(timesAfterSends, await scrapeTotals(servers));
+  logTimings(timesAfterSends, await scrapeAll());
   await clients[0]!.queue(queueName).deleteQueue().catch(() => undefined);
   await Promise.all(clients.map((c) => c.close()));
   return { sendOnlyPerSec: Math.round(total / sendSeconds), drainPerSec: Math.round(received / drainSeconds) };
@@ -343,6 +345,21 @@ function serverEndpoints(): ServerEndpoints {
   const info = runInfo(dataDir ?? values['data-dir']);
   return { frontends: info?.frontends ?? cluster?.frontends ?? [endpoint!], nodes: info?.nodes ?? [] };
 }
+/** This process's (the SDK's) garbage collection pauses so far, reported beside the servers'. */
+const ownGc = { sum: 0, count: 0 };
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    ownGc.sum += entry.duration / 1000;
+    ownGc.count += 1;
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+/** The servers' metrics and this process's own GC pauses, for a phase's report. */
+async function scrapeAll(): Promise<Totals> {
+  const totals = await scrapeTotals(servers);
+  totals.set('bench nodejs_gc_duration_seconds', { ...ownGc });
+  return totals;
+}
 /** Where the phase's time went on the servers (see server-timings.ts). */
 function logTimings(before: Totals, after: Totals): void {
   const report = timingReport(before, after);
@@ -366,10 +383,10 @@ try {
     await throughput(options, `bench-warmup-${suffix}`, warmupMessages);
   }
   const cpuBefore = cpuSnapshot(measured);
-  const timesBefore = await scrapeTotals(servers);
+  const timesBefore = await scrapeAll();
   const { sendPerSec, receiveDeletePerSec } = await throughput(options, `bench-${suffix}`, total);
   log(cpuReport(measured, cpuBefore, total));
-  logTimings(timesBefore, await scrapeTotals(servers));
+  logTimings(timesBefore, await scrapeAll());
   log('the same, in two halves: every message sent, then the backlog drained');
   const { sendOnlyPerSec, drainPerSec } = await separateHalves(options, `bench-halves-${suffix}`, measured);
   log(`latency: ${latencySamples} messages one at a time, ${latencyGapMs} ms apart, after ${latencyWarmup} untimed`);
@@ -384,6 +401,7 @@ try {
   console.log(JSON.stringify({ sendPerSec, receiveDeletePerSec, sendOnlyPerSec, drainPerSec, e2eLatencyP50Ms: p50, e2eLatencyP99Ms: p99, httpRoundTripP50Ms: floor?.p50, httpRoundTripP99Ms: floor?.p99, peakRssMb: peaks }));
 } finally {
   clearInterval(sampler);
+  gcObserver.disconnect();
   await cluster?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,7 +1,8 @@
 /**
- * Where a bench phase's time went on the servers, from their Prometheus metrics: the frontends'
- * round trips to backend nodes by action, the leader's commit time (append to high watermark)
- * and each node's synced LevelDB writes. A phase's figures are the differences of histogram
+ * Where a bench phase's time went on the servers, from their Prometheus metrics: the requests the
+ * frontends answered by action (how many calls the clients' batches made), their round trips to
+ * backend nodes by action, the leader's commit time (append to high watermark),
+ * each node's synced LevelDB writes and each server's garbage collection pauses (main thread). A phase's figures are the differences of histogram
  * sums and counts scraped before and after it.
  */
 
@@ -13,7 +14,7 @@ export interface ServerEndpoints {
 /** Histogram totals by source and series (`<source> <metric>{labels}`). */
 export type Totals = Map<string, { sum: number; count: number }>;
 
-const SERIES = /^(conveyor_frontend_backend_request_duration_seconds|conveyor_node_commit_duration_seconds|conveyor_node_storage_write_duration_seconds)_(sum|count)(\{[^}]*\})? (\S+)$/;
+const SERIES = /^(conveyor_frontend_request_duration_seconds|conveyor_frontend_backend_request_duration_seconds|conveyor_node_commit_duration_seconds|conveyor_node_storage_write_duration_seconds|nodejs_gc_duration_seconds)_(sum|count)(\{[^}]*\})? (\S+)$/;
 
 /** Adds the histogram series of one server's metrics text to `totals`. */
 export function addSeries(totals: Totals, source: string, text: string): void {
@@ -66,23 +67,41 @@ function deltas(before: Totals, after: Totals): Delta[] {
 const label = (series: string, name: string): string | undefined => new RegExp(`${name}="([^"]*)"`).exec(series)?.[1];
 const fmt = (d: Delta): string => `${d.count} × ${d.meanMs.toFixed(1)} ms`;
 
-/** One line: calls × mean time of each kind, between two scrapes; empty when nothing moved. */
-export function timingReport(before: Totals, after: Totals): string {
-  const moved = deltas(before, after);
-  const parts: string[] = [];
+/** Calls × mean time per action of one histogram (`keep` filters its series), as "Action n × m ms, …". */
+function perAction(moved: readonly Delta[], metric: string, keep: (series: string) => boolean = () => true): string | undefined {
   const calls = new Map<string, { count: number; totalMs: number }>();
   for (const d of moved) {
-    if (!d.series.startsWith('conveyor_frontend_backend_request_duration_seconds') || label(d.series, 'outcome') !== 'ok') continue;
+    if (!d.series.startsWith(`${metric}{`) || !keep(d.series)) continue;
     const action = label(d.series, 'action') ?? '?';
     const c = calls.get(action) ?? { count: 0, totalMs: 0 };
     c.count += d.count;
     c.totalMs += d.count * d.meanMs;
     calls.set(action, c);
   }
-  if (calls.size > 0) parts.push(`frontend→node ${[...calls].map(([action, c]) => `${action} ${c.count} × ${(c.totalMs / c.count).toFixed(1)} ms`).join(', ')}`);
+  if (calls.size === 0) return undefined;
+  return [...calls].map(([action, c]) => `${action} ${c.count} × ${(c.totalMs / c.count).toFixed(1)} ms`).join(', ');
+}
+
+/** One line: calls × mean time of each kind, between two scrapes; empty when nothing moved. */
+export function timingReport(before: Totals, after: Totals): string {
+  const moved = deltas(before, after);
+  const parts: string[] = [];
+  const requests = perAction(moved, 'conveyor_frontend_request_duration_seconds');
+  if (requests) parts.push(`client→frontend ${requests}`);
+  const calls = perAction(moved, 'conveyor_frontend_backend_request_duration_seconds', (series) => label(series, 'outcome') === 'ok');
+  if (calls) parts.push(`frontend→node ${calls}`);
   const commits = moved.filter((d) => d.series.startsWith('conveyor_node_commit_duration_seconds'));
   if (commits.length > 0) parts.push(`commits ${commits.map((d) => `${d.source} ${fmt(d)}`).join(', ')}`);
   const synced = moved.filter((d) => d.series.startsWith('conveyor_node_storage_write_duration_seconds') && label(d.series, 'synced') === 'true');
   if (synced.length > 0) parts.push(`synced writes ${synced.map((d) => `${d.source} ${fmt(d)}`).join(', ')}`);
+  const gc = new Map<string, { count: number; totalMs: number }>();
+  for (const d of moved) {
+    if (!d.series.startsWith('nodejs_gc_duration_seconds')) continue;
+    const g = gc.get(d.source) ?? { count: 0, totalMs: 0 };
+    g.count += d.count;
+    g.totalMs += d.count * d.meanMs;
+    gc.set(d.source, g);
+  }
+  if (gc.size > 0) parts.push(`GC pauses ${[...gc].map(([source, g]) => `${source} ${g.count} × ${(g.totalMs / g.count).toFixed(1)} ms`).join(', ')}`);
   return parts.join('; ');
 }
