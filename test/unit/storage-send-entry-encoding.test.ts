@@ -6,43 +6,10 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { SEND_MESSAGE_FIELDS, decodeLogEntry, encodeLogEntry, type LogEntry } from '@conveyor/backend-node';
+import { sendEntry } from '../support/send-entries.ts';
 
 const generic = new Packr({ useRecords: true, mapsAsObjects: true });
 const viaMsgpackr = (entry: LogEntry): unknown => decodeLogEntry(Buffer.from(generic.pack(entry)));
-
-const text = fc.string({ unit: 'binary', maxLength: 300 });
-const optionalText = fc.option(text, { nil: undefined });
-const attributes = fc.dictionary(
-  fc.string({ minLength: 1, maxLength: 20 }),
-  fc.oneof(
-    fc.record({ DataType: fc.constant('String'), StringValue: text }),
-    fc.record({ DataType: fc.constant('Binary'), BinaryValue: fc.uint8Array({ maxLength: 40 }) }),
-  ),
-  { maxKeys: 3 },
-);
-const message = fc
-  .record({
-    seq: fc.oneof(fc.nat(), fc.maxSafeNat()),
-    id: fc.uuid(),
-    body: fc.oneof(text, fc.string({ unit: 'grapheme', maxLength: 5_000 }), fc.constant('x'.repeat(70_000))),
-    attributes: fc.option(attributes, { nil: undefined }),
-    md5OfBody: fc.string({ minLength: 32, maxLength: 32 }),
-    md5OfAttributes: optionalText,
-    delayMs: fc.nat(900_000),
-    groupId: optionalText,
-    dedupId: optionalText,
-    dedupKey: optionalText,
-    sequenceNumber: optionalText,
-    senderId: optionalText,
-    traceHeader: optionalText,
-  })
-  // Absent fields are absent keys, as the leader makes messages.
-  .map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)));
-const sendEntry = fc.record({
-  offset: fc.oneof(fc.nat(), fc.maxSafeNat()),
-  epoch: fc.nat(),
-  payload: fc.record({ type: fc.constant('send'), ts: fc.oneof(fc.nat(), fc.constant(1_800_000_000_123)), queue: text, messages: fc.array(message, { maxLength: 40 }) }),
-}) as unknown as fc.Arbitrary<LogEntry>;
 
 t.test('any send record reads back as msgpackr encodes it', async (t) => {
   fc.assert(

@@ -8,7 +8,7 @@
 import type { QueueStateMachine } from '../queue/state-machine.ts';
 import type { StoreMutation } from '../queue/types.ts';
 import { WriteSet } from '../storage/write-set.ts';
-import { decodeLogEntry, type ReplicationStore } from '../storage/replication-store.ts';
+import { decodeLogEntryForApply, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
 import { STATE_DELAY_MS, type FetchResponse, type LogEntry, type LogItem } from './types.ts';
@@ -47,8 +47,9 @@ export class Follower {
   lastFetchAt: number | undefined;
   private loopDone: Promise<void> = Promise.resolve();
   /**
-   * Records received but not applied yet, decoded once on arrival. They are applied when the
-   * leader's high watermark passes them, usually at the next fetch, and dropped from here then.
+   * Records received but not applied yet, decoded once on arrival (sends without their bodies:
+   * decodeLogEntryForApply). They are applied when the leader's high watermark passes them,
+   * usually at the next fetch, and dropped from here then.
    */
   private readonly pendingApply = new Map<number, LogEntry>();
   /**
@@ -162,7 +163,7 @@ export class Follower {
       case 'records': {
         const entries = response.entries.map((raw) => {
           const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-          return { entry: decodeLogEntry(bytes), bytes };
+          return { entry: decodeLogEntryForApply(bytes), bytes };
         });
         await this.persistAndApply(entries, response.highWatermark);
         // The leader trims what every replica has applied; follow it, never past what is applied here.
@@ -259,7 +260,7 @@ export class Follower {
       const batch = await this.replicaLog.read(appliedEnd, 5_000, applyEnd);
       if (batch.length === 0) throw new Error(`records ${appliedEnd}..${applyEnd} are missing from the log`);
       for (const item of batch) {
-        const entry = this.pendingApply.get(item.offset) ?? decodeLogEntry(item.bytes);
+        const entry = this.pendingApply.get(item.offset) ?? decodeLogEntryForApply(item.bytes);
         this.pendingApply.delete(item.offset);
         if (entry.payload.type !== 'epochStart') for (const m of this.machine.apply(entry.payload, entry.offset)) mutations.push(m);
         appliedEnd = entry.offset + 1;

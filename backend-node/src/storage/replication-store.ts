@@ -7,6 +7,7 @@ import { Packr } from 'msgpackr';
 import type { Level } from 'level';
 import { decodeMeta } from './meta-encoding.ts';
 import { encodeSendEntry, type SendEntry } from './send-entry-encoding.ts';
+import { skimSendEntry } from './send-entry-skim.ts';
 import { WriteSet } from './write-set.ts';
 import type { LogEntry, LogItem, SnapshotHeader } from '../replication/types.ts';
 import { LOG_PREFIX, META_PREFIX, REPLICATION_KEY, bodyKey, logKey, prefixEnd } from './keys.ts';
@@ -29,6 +30,13 @@ export function encodeLogEntry(entry: LogEntry): Buffer {
 }
 
 export const decodeLogEntry = (bytes: Uint8Array): LogEntry => packr.unpack(bytes) as LogEntry;
+
+/**
+ * A record as a replica's apply reads it: send records without their messages' bodies and
+ * attributes (empty bodies; see send-entry-skim.ts), which a replica's state never takes from
+ * the record itself (its metas point at the record, `logRef`). Not for anything that reads bodies.
+ */
+export const decodeLogEntryForApply = (bytes: Buffer): LogEntry => skimSendEntry(bytes) ?? decodeLogEntry(bytes);
 
 /** A log record as read from disk: its offset (from its key) and its encoding. */
 export interface StoredRecord {

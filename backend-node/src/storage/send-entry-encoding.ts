@@ -57,8 +57,9 @@ interface Sized {
   fields: number;
 }
 
-/** The optional string fields, written in this order after the others. */
+/** The optional string fields, written in this order after the others (and after attributes). */
 const OPTIONAL_STRINGS = ['md5OfAttributes', 'groupId', 'dedupId', 'dedupKey', 'sequenceNumber', 'senderId', 'traceHeader'] as const;
+export const SEND_OPTIONAL_STRINGS = OPTIONAL_STRINGS;
 const K_SEQ = key('seq');
 const K_ID = key('id');
 const K_BODY = key('body');
@@ -66,6 +67,24 @@ const K_MD5_OF_BODY = key('md5OfBody');
 const K_DELAY_MS = key('delayMs');
 const K_ATTRIBUTES = key('attributes');
 const OPTIONAL_KEYS = OPTIONAL_STRINGS.map(key);
+/** The encoded keys, for the reader that skims these records (send-entry-skim.ts). */
+export const SEND_ENTRY_KEYS = {
+  offset: key('offset'),
+  epoch: key('epoch'),
+  payload: key('payload'),
+  type: key('type'),
+  send: key('send'),
+  ts: key('ts'),
+  queue: key('queue'),
+  messages: key('messages'),
+  seq: K_SEQ,
+  id: K_ID,
+  body: K_BODY,
+  md5OfBody: K_MD5_OF_BODY,
+  delayMs: K_DELAY_MS,
+  attributes: K_ATTRIBUTES,
+  optional: OPTIONAL_KEYS,
+} as const;
 // Every field has its place above: one added to NewMessage (and FIELD_KINDS) without one fails here, at load.
 for (const name of FIELDS) {
   if (!['seq', 'id', 'body', 'md5OfBody', 'delayMs', 'attributes', ...OPTIONAL_STRINGS].includes(name)) throw new Error(`send entry encoding: no place for field ${name}`);
