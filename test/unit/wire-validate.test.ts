@@ -410,6 +410,13 @@ t.test('checkAttributeName', async (t) => {
   t.test('an empty name fails', async (t) => {
     t.equal(thrown(() => checkAttributeName('')).code, 'InvalidParameterValue');
   });
+
+  t.test('__proto__ is reserved: a msgpack decoder would rename it', async (t) => {
+    const err = thrown(() => checkAttributeName('__proto__'));
+    t.equal(err.code, 'InvalidParameterValue');
+    t.match(err.message, /__proto__ is reserved/);
+    t.doesNotThrow(() => checkAttributeName('__proto'), 'names around it are fine');
+  });
 });
 
 t.test('checkAttributeValue', async (t) => {

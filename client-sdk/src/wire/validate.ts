@@ -61,6 +61,9 @@ export function checkAttributeName(name: string): void {
   if (lower.startsWith('aws.') || lower.startsWith('amazon.')) {
     throw attributeError(`Message (user) attribute name '${name}' is invalid. Reason: Names starting with 'AWS.' or 'Amazon.' are reserved.`, name);
   }
+  // msgpack decoders (msgpackr among them) rename this key to keep objects' prototypes safe, so
+  // it could not arrive as sent: refused, rather than delivered under another name.
+  if (name === '__proto__') throw attributeError(`Message (user) attribute name '${name}' is invalid. Reason: The name __proto__ is reserved.`, name);
 }
 
 /** Checks one attribute value and returns the bytes it counts toward the message size. */
