@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { RequestSigner } from '@conveyor/client-sdk';
+import { BODY_DIGEST_HEADER, RequestSigner, bodyDigest, encodeNative } from '@conveyor/client-sdk';
 import { verifySignature, type AccessKey, type SignedRequest } from '../../frontend/src/auth/sigv4-verify.ts';
 import { parseAccessKeys } from '../../frontend/src/auth/access-keys.ts';
 import { thrown } from '../support/errors.ts';
@@ -84,6 +84,24 @@ t.test('UNSIGNED-PAYLOAD leaves the body to TLS: accepted over HTTPS only, and n
   const hashed = await signed({ method: 'POST', path: '/', query: '', body: '{"QueueName":"q"}' });
   const downgraded = { ...hashed, secure: true, headers: { ...hashed.headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } };
   t.equal(thrown(() => verify(downgraded)).code, 'SignatureDoesNotMatch', 'a signed hash swapped for UNSIGNED-PAYLOAD after signing fails');
+});
+
+t.test('a signed BLAKE2b digest header covers the body over plain HTTP, as SigV4’s SHA-256 would', async (t) => {
+  const body = encodeNative({ queue: 'q', entries: [{ id: '0', body: 'hello' }] });
+  const digested = await signed({ method: 'POST', path: '/native/SendMessageBatch', query: '', body, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', [BODY_DIGEST_HEADER]: bodyDigest(body) } });
+  t.equal(verify(digested).accountId, KEY.accountId, 'accepted without TLS');
+  t.equal(verify({ ...digested, secure: true }).accountId, KEY.accountId, 'and with it');
+  const changed = Buffer.from(body);
+  changed[changed.length - 1]! ^= 0x01;
+  t.equal(thrown(() => verify({ ...digested, body: changed })).code, 'SignatureDoesNotMatch', 'a body changed after signing fails');
+  t.equal(thrown(() => verify({ ...digested, body: changed, secure: true })).code, 'SignatureDoesNotMatch', 'over TLS too: a digest given is checked');
+  const swapped = { ...digested, body: changed, headers: { ...digested.headers, [BODY_DIGEST_HEADER]: bodyDigest(changed) } };
+  t.equal(thrown(() => verify(swapped)).code, 'SignatureDoesNotMatch', 'a digest replaced to match a changed body breaks the signature');
+  // Added after signing, the digest is not covered: refused, not trusted.
+  const unsigned = await signed({ method: 'POST', path: '/native/SendMessageBatch', query: '', body, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+  const added = thrown(() => verify({ ...unsigned, headers: { ...unsigned.headers, [BODY_DIGEST_HEADER]: bodyDigest(body) } }));
+  t.equal(added.code, 'IncompleteSignature', 'a digest header outside the signed headers is refused');
+  t.match(added.message, /must be a 'SignedHeader'/, 'saying why');
 });
 
 t.test('each failure kind has SQS’s code', async (t) => {

@@ -1,8 +1,9 @@
 /**
  * What the SDK's signatures cover, seen by real servers (http and https with a self-signed
  * certificate): over https the body is left out (x-amz-content-sha256: UNSIGNED-PAYLOAD) unless
- * `signPayload` asks for it, over http it is always hashed, and the frontend's verifier accepts
- * each request as sent. `tlsCa` makes a private certificate trusted.
+ * `signPayload` asks for it, over http it is always covered (its BLAKE2b-512 in a signed header),
+ * and the frontend's verifier accepts each request as sent and refuses it with the body changed.
+ * `tlsCa` makes a private certificate trusted.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import t from 'tap';
 import { Conveyor, encodeNative } from '@conveyor/client-sdk';
 import { verifySignature } from '../../frontend/src/auth/sigv4-verify.ts';
 import { TEST_CREDENTIALS } from '../support/credentials.ts';
+import { thrown } from '../support/errors.ts';
 import { makeTempDir, removeTempDir, selfSignedCertificate } from '../support/index.ts';
 
 interface Seen {
@@ -49,7 +51,13 @@ const verify = (request: Seen, secure: boolean) =>
     { method: 'POST', path: request.url, query: '', headers: request.headers, body: request.body, secure },
     { lookup: (id) => (id === TEST_CREDENTIALS.accessKeyId ? TEST_CREDENTIALS : undefined), region: 'us-east-1', service: 'sqs', now: Date.now() },
   );
-const sha256 = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
+const blake2b = (body: Buffer): string => createHash('blake2b512').update(body).digest('hex');
+/** The request with one bit of its body flipped. */
+const tampered = (request: Seen): Seen => {
+  const body = Buffer.from(request.body);
+  body[body.length - 1]! ^= 0x01;
+  return { ...request, body };
+};
 
 t.test('over https the body is left out of the signature by default, and signed when asked', async (t) => {
   const seen: Seen[] = [];
@@ -60,14 +68,17 @@ t.test('over https the body is left out of the signature by default, and signed 
   await byDefault.close();
   const unsigned = seen.pop()!;
   t.equal(unsigned.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD', 'the body is not hashed');
+  t.equal(unsigned.headers['x-conveyor-content-blake2b512'], undefined, 'nor digested');
   t.equal(verify(unsigned, true).accountId, TEST_CREDENTIALS.accountId, 'and the frontend verifies it over TLS');
 
   const signing = new Conveyor({ endpoint: url, credentials: TEST_CREDENTIALS, tlsCa: [cert], signPayload: true });
   await signing.listQueues();
   await signing.close();
   const hashed = seen.pop()!;
-  t.equal(hashed.headers['x-amz-content-sha256'], sha256(hashed.body), 'signPayload: true hashes it over https too');
+  t.equal(hashed.headers['x-conveyor-content-blake2b512'], blake2b(hashed.body), 'signPayload: true digests it over https too');
+  t.match(String(hashed.headers.authorization), /SignedHeaders=[^,]*x-conveyor-content-blake2b512/, 'in a signed header');
   t.equal(verify(hashed, true).accountId, TEST_CREDENTIALS.accountId);
+  t.equal(thrown(() => verify(tampered(hashed), true)).code, 'SignatureDoesNotMatch', 'a changed body is refused');
 
   const untrusting = new Conveyor({ endpoint: url, credentials: TEST_CREDENTIALS, retry: { maxAttempts: 1 } });
   await t.rejects(untrusting.listQueues(), 'without tlsCa the self-signed certificate is refused');
@@ -82,7 +93,10 @@ t.test('over http the body is always signed', async (t) => {
   await conveyor.listQueues();
   await conveyor.close();
   const [request] = seen;
-  t.equal(request!.headers['x-amz-content-sha256'], sha256(request!.body), 'the SHA-256 of the body');
+  t.equal(request!.headers['x-conveyor-content-blake2b512'], blake2b(request!.body), 'the BLAKE2b-512 of the body');
+  t.equal(request!.headers['x-amz-content-sha256'], 'UNSIGNED-PAYLOAD', 'in place of SigV4’s SHA-256');
+  t.match(String(request!.headers.authorization), /SignedHeaders=[^,]*x-conveyor-content-blake2b512/, 'in a signed header');
   t.equal(verify(request!, false).accountId, TEST_CREDENTIALS.accountId, 'verified without TLS');
+  t.equal(thrown(() => verify(tampered(request!), false)).code, 'SignatureDoesNotMatch', 'a changed body is refused');
   t.throws(() => new Conveyor({ endpoint: url, credentials: TEST_CREDENTIALS, signPayload: false }), { code: 'InvalidParameterValue', message: /signPayload.*https/ }, 'signPayload: false is refused for an http endpoint');
 });

@@ -14,7 +14,7 @@ import { CircuitBreaker, type BreakerOptions, type BreakerState } from '../resil
 import { isRetryable, nextRetryDelayMs, type RetryOptions } from '../resilience/backoff.ts';
 import { sleep, type Timers } from '../timers.ts';
 import { rawPost } from './raw-post.ts';
-import { ConveyorError, decodeNative, encodeNativeInternal, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, NATIVE_RECORDS_ACCEPT, UNSIGNED_PAYLOAD, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
+import { BODY_DIGEST_HEADER, bodyDigest, ConveyorError, decodeNative, encodeNativeInternal, isErrorCode, isLongPoll, NATIVE_CONTENT_TYPE, NATIVE_RECORDS_ACCEPT, UNSIGNED_PAYLOAD, type NativeAction, type NativeActions, type NativeError } from '../wire/index.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -167,8 +167,10 @@ export class HttpTransport {
     const headers: Record<string, string> = { 'content-type': NATIVE_CONTENT_TYPE, accept: NATIVE_RECORDS_ACCEPT };
     if (payload.gzipped) headers['content-encoding'] = 'gzip';
     if (!this.#signer) return headers;
-    // Over TLS the body is left out of the signature unless asked (see ConveyorOptions.signPayload).
-    if (!(this.options.signPayload ?? !url.startsWith('https:'))) headers['x-amz-content-sha256'] = UNSIGNED_PAYLOAD;
+    // Over TLS the body is left out of the signature unless asked (see ConveyorOptions.signPayload);
+    // a signed body is covered by its BLAKE2b digest in a signed header, not by SigV4's SHA-256.
+    headers['x-amz-content-sha256'] = UNSIGNED_PAYLOAD;
+    if (this.options.signPayload ?? !url.startsWith('https:')) headers[BODY_DIGEST_HEADER] = bodyDigest(payload.bytes);
     // undici sets Host from the origin; the signed value is the same.
     const { host: _host, ...signed } = await this.#signer.sign({ method: 'POST', url, headers, body: payload.bytes });
     return signed;

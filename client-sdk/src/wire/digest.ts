@@ -5,7 +5,7 @@ type OneShotHash = (algorithm: string, data: crypto.BinaryLike, outputEncoding: 
 const oneShot = (crypto as { hash?: OneShotHash }).hash;
 
 /** Hex digest of `data` (strings as UTF-8). */
-export function hexDigest(algorithm: 'md5' | 'sha256', data: string | Buffer): string {
+export function hexDigest(algorithm: 'md5' | 'sha256' | 'blake2b512', data: string | Buffer): string {
   if (oneShot) return oneShot(algorithm, data, 'hex');
   return crypto.createHash(algorithm).update(data).digest('hex');
 }

@@ -9,10 +9,12 @@
  * changed after signing fails even when the client sent `x-amz-content-sha256` — except that over
  * TLS a client may send `x-amz-content-sha256: UNSIGNED-PAYLOAD` (as S3 allows), leaving the body
  * to TLS's integrity: then the signature covers the request but not the body, and hashing the
- * body costs neither side anything. Over plain HTTP that is refused.
+ * body costs neither side anything. Over plain HTTP that is refused, unless a signed
+ * `x-conveyor-content-blake2b512` header carries the body's BLAKE2b-512 (Conveyor's SDK: the same
+ * cover as SigV4's SHA-256 at about half the cost), which is then checked against the body.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ConveyorError, hexDigest, UNSIGNED_PAYLOAD } from '@conveyor/client-sdk/wire';
+import { BODY_DIGEST_HEADER, bodyDigest, ConveyorError, hexDigest, UNSIGNED_PAYLOAD } from '@conveyor/client-sdk/wire';
 
 export interface SignedRequest {
   method: string;
@@ -285,7 +287,14 @@ export function verifySignature(request: SignedRequest, options: VerifyOptions):
   const claimed = headerValue(request.headers, 'x-amz-content-sha256');
   let bodyHash: string;
   if (claimed === UNSIGNED_PAYLOAD) {
-    if (!request.secure) throw incomplete(`x-amz-content-sha256: ${UNSIGNED_PAYLOAD} is accepted only over HTTPS; over HTTP the SHA-256 of the body must be signed.`);
+    const digest = headerValue(request.headers, BODY_DIGEST_HEADER);
+    if (digest !== undefined) {
+      // Conveyor's SDK: the body's BLAKE2b in a header the signature must cover.
+      if (!signedHeaders.includes(BODY_DIGEST_HEADER)) throw incomplete(`'${BODY_DIGEST_HEADER}' must be a 'SignedHeader' in the AWS Authorization.`);
+      if (digest !== bodyDigest(request.body)) throw mismatch(`The provided ${BODY_DIGEST_HEADER} header does not match the hash of the request body.`);
+    } else if (!request.secure) {
+      throw incomplete(`x-amz-content-sha256: ${UNSIGNED_PAYLOAD} is accepted only over HTTPS or with a signed ${BODY_DIGEST_HEADER}; over HTTP the hash of the body must be signed.`);
+    }
     bodyHash = UNSIGNED_PAYLOAD;
   } else {
     bodyHash = sha256Hex(request.body);
