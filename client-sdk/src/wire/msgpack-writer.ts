@@ -153,3 +153,38 @@ export class MsgpackWriter {
   }
 }
 
+/** Record ids of msgpackr's one-byte form. */
+export const FIRST_RECORD_ID = 0x40;
+export const LAST_RECORD_ID = 0x7f;
+
+/**
+ * msgpackr's records, written by hand: the first object of a shape is preceded by a definition
+ * (fixext 1 of type "r" with the record id, then the array of keys) and every object of that
+ * shape is its id and then its values. Each answer defines its own, so it reads on its own.
+ */
+export class Records {
+  private readonly ids = new Map<number, number>();
+  private next = FIRST_RECORD_ID;
+
+  /** `keysOf(shape)`: the encoded keys of objects of that shape, in the order their values are written. */
+  constructor(private readonly keysOf: (shape: number) => readonly Uint8Array[]) {}
+
+  /** Starts an object of `shape`; false when no record id is left (the caller writes a plain map). */
+  begin(w: MsgpackWriter, shape: number): boolean {
+    const id = this.ids.get(shape);
+    if (id !== undefined) {
+      w.buf[w.pos++] = id;
+      return true;
+    }
+    if (this.next > LAST_RECORD_ID) return false;
+    const fresh = this.next++;
+    this.ids.set(shape, fresh);
+    const keys = this.keysOf(shape);
+    w.buf[w.pos++] = 0xd4;
+    w.buf[w.pos++] = 0x72;
+    w.buf[w.pos++] = fresh;
+    w.arrayHeader(keys.length);
+    for (const key of keys) w.bytes(key);
+    return true;
+  }
+}

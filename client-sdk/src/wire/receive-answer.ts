@@ -6,7 +6,7 @@
  * frontend.
  */
 import { Packr } from 'msgpackr';
-import { MsgpackWriter } from './msgpack-writer.ts';
+import { FIRST_RECORD_ID, LAST_RECORD_ID, MsgpackWriter, Records } from './msgpack-writer.ts';
 import type { NativeReceivedMessage } from './native.ts';
 import type { ReceivedSystemAttributes } from './types.ts';
 
@@ -60,9 +60,6 @@ const MESSAGE_HAS_ATTRIBUTES = 1 << 9;
 const MESSAGE_HAS_MD5_OF_ATTRIBUTES = 1 << 10;
 /** Shapes are told apart from system attribute sets by this bit. */
 const MESSAGE_SHAPE = 1 << 11;
-/** Record ids of msgpackr's one-byte form. */
-const FIRST_RECORD_ID = 0x40;
-const LAST_RECORD_ID = 0x7f;
 /** Bytes a structure definition can take: fixext header, array header and every key. */
 const DEFINITION_BOUND = 3 + 3 + [...SYSTEM_KEYS, 'messageId', 'receiptHandle', 'body', 'md5OfBody', 'attributes', 'md5OfMessageAttributes', 'systemAttributes'].reduce((n, k) => n + k.length + 2, 0);
 
@@ -75,35 +72,6 @@ function keysOf(shape: number): Uint8Array[] {
     return keys;
   }
   return SYSTEM_KEYS.filter((key) => shape & SYSTEM_BIT.get(key)!).map(systemKey);
-}
-
-/**
- * msgpackr's records, written by hand: the first object of a shape is preceded by a definition
- * (fixext 1 of type "r" with the record id, then the array of keys) and every object of that
- * shape is its id and then its values. Each answer defines its own, so it reads on its own.
- */
-class Records {
-  private readonly ids = new Map<number, number>();
-  private next = FIRST_RECORD_ID;
-
-  /** Starts an object of `shape`; false when no record id is left (the caller writes a plain map). */
-  begin(w: MsgpackWriter, shape: number): boolean {
-    const id = this.ids.get(shape);
-    if (id !== undefined) {
-      w.buf[w.pos++] = id;
-      return true;
-    }
-    if (this.next > LAST_RECORD_ID) return false;
-    const fresh = this.next++;
-    this.ids.set(shape, fresh);
-    const keys = keysOf(shape);
-    w.buf[w.pos++] = 0xd4;
-    w.buf[w.pos++] = 0x72;
-    w.buf[w.pos++] = fresh;
-    w.arrayHeader(keys.length);
-    for (const key of keys) w.bytes(key);
-    return true;
-  }
 }
 
 /** Which known system attributes are set, as SYSTEM_KEYS bits; -1 if any other key is there. */
@@ -163,7 +131,7 @@ export function encodeReceiveAnswer(messages: readonly NativeReceivedMessage[], 
   // Written in place and handed out as a view: pages past the end are never touched, so the
   // generous bound costs address space, not memory (a copy to the exact size cost more).
   const w = new MsgpackWriter(Buffer.allocUnsafe(bound));
-  const shapes = records ? new Records() : undefined;
+  const shapes = records ? new Records(keysOf) : undefined;
   w.mapHeader(1);
   w.bytes(K_MESSAGES);
   w.arrayHeader(messages.length);

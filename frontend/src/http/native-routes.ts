@@ -8,7 +8,7 @@
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest, preParsingHookHandler } from 'fastify';
 import './raw-body.ts';
-import { ConveyorError, NATIVE_CONTENT_TYPE, acceptsNativeRecords, decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
+import { ConveyorError, NATIVE_CONTENT_TYPE, acceptsNativeRecords, decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, encodeSendAnswer, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
 import { DedupCache } from '../core/dedup-cache.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
 import { authorizedRoute, checkQueueAttributes, queueRefFromId, type QueueRef } from '../auth/queue-access.ts';
@@ -194,8 +194,11 @@ export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup
       if (typeof request.body !== 'object' || request.body === null || Array.isArray(request.body)) throw new ConveyorError('InvalidParameterValue', 'The request body must be a msgpack map.');
       const result = await handler(router, request.body, dedup, callerOf(request));
       const records = acceptsNativeRecords(request.headers.accept);
-      // Receive answers carry the bodies: they have a writer of their own.
-      const encoded = action === 'ReceiveMessage' ? encodeReceiveAnswer((result as NativeActions['ReceiveMessage']['response']).messages, records) : records ? encodeNativeInternal(result) : encodeNative(result);
+      // The answers written for every message (receives carry the bodies) have writers of their own.
+      const encoded =
+        action === 'ReceiveMessage' ? encodeReceiveAnswer((result as NativeActions['ReceiveMessage']['response']).messages, records)
+        : action === 'SendMessageBatch' ? encodeSendAnswer(result as NativeActions['SendMessageBatch']['response'], records)
+        : records ? encodeNativeInternal(result) : encodeNative(result);
       return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encoded);
     } catch (error) {
       if (!(error instanceof ConveyorError)) throw error;
