@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, encodeSendAnswer, type NativeActions, type NativeError } from '@conveyor/client-sdk/wire';
+import { ConveyorError, NATIVE_CONTENT_TYPE, decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, encodeBatchAnswer, isBatchAction, type NativeActions, type NativeError } from '@conveyor/client-sdk/wire';
 import type { ReplicaNode } from '../node/replica-node.ts';
 import type { FetchRequest } from '../replication/types.ts';
 import { encodeSnapshotItem } from '../storage/replication-store.ts';
@@ -83,7 +83,7 @@ export function buildServer(node: ReplicaNode, options: ServerOptions): FastifyI
     // The answers written for every message (receives carry the bodies) have writers of their own.
     const encoded =
       action === 'ReceiveMessage' ? encodeReceiveAnswer((result as NativeActions['ReceiveMessage']['response']).messages, true)
-      : action === 'SendMessageBatch' ? encodeSendAnswer(result as NativeActions['SendMessageBatch']['response'], true)
+      : isBatchAction(action) ? encodeBatchAnswer(result as NativeActions[typeof action]['response'], true)
       : encodeNativeInternal(result);
     return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encoded);
   });

@@ -7,5 +7,5 @@ export * from './validate.ts';
 export * from './queue-attributes.ts';
 export * from './native.ts';
 export * from './receive-answer.ts';
-export * from './send-answer.ts';
+export * from './batch-answer.ts';
 export * from './msgpack-writer.ts';

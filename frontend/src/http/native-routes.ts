@@ -8,7 +8,7 @@
 import { createGunzip } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest, preParsingHookHandler } from 'fastify';
 import './raw-body.ts';
-import { ConveyorError, NATIVE_CONTENT_TYPE, acceptsNativeRecords, decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, encodeSendAnswer, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
+import { ConveyorError, NATIVE_CONTENT_TYPE, acceptsNativeRecords, decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, encodeBatchAnswer, isBatchAction, formatQueueConfig, md5OfBody, md5OfMessageAttributes, type NativeAction, type NativeActions, type NativeError, type NativeSendEntry, type NativeSendSuccess } from '@conveyor/client-sdk';
 import { DedupCache } from '../core/dedup-cache.ts';
 import { unwrapReceiptHandle, wrapReceiptHandle, type Router } from '../upstream/router.ts';
 import { authorizedRoute, checkQueueAttributes, queueRefFromId, type QueueRef } from '../auth/queue-access.ts';
@@ -197,7 +197,7 @@ export function registerNativeRoutes(app: FastifyInstance, router: Router, dedup
       // The answers written for every message (receives carry the bodies) have writers of their own.
       const encoded =
         action === 'ReceiveMessage' ? encodeReceiveAnswer((result as NativeActions['ReceiveMessage']['response']).messages, records)
-        : action === 'SendMessageBatch' ? encodeSendAnswer(result as NativeActions['SendMessageBatch']['response'], records)
+        : isBatchAction(action) ? encodeBatchAnswer(result as NativeActions[typeof action]['response'], records)
         : records ? encodeNativeInternal(result) : encodeNative(result);
       return reply.header('content-type', NATIVE_CONTENT_TYPE).send(encoded);
     } catch (error) {
