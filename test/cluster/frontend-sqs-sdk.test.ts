@@ -114,6 +114,18 @@ t.test('@aws-sdk/client-sqs against a local Conveyor', async (t) => {
     t.same(b.Messages ?? [], [], 'the group is locked while messages are in flight');
     const missing = await sqsError(sqs.send(new SendMessageCommand({ QueueUrl: fifo, MessageBody: 'x' })));
     t.equal(missing.name, 'MissingParameter', 'MessageGroupId is required');
+    // A retried receive (same ReceiveRequestAttemptId) gets the same messages, bodies and attributes
+    // as the leader read them out of their send record the first time.
+    const { QueueUrl: retried } = await sqs.send(new CreateQueueCommand({ QueueName: 'retried.fifo', Attributes: { FifoQueue: 'true' } }));
+    const attributes = { colour: { DataType: 'String', StringValue: 'teal' }, blob: { DataType: 'Binary', BinaryValue: Uint8Array.from([1, 2, 3]) } };
+    await sqs.send(new SendMessageCommand({ QueueUrl: retried, MessageBody: 'once ✓', MessageGroupId: 'g', MessageDeduplicationId: 'd1', MessageAttributes: attributes }));
+    const receive = () => sqs.send(new ReceiveMessageCommand({ QueueUrl: retried, ReceiveRequestAttemptId: 'attempt-1', MessageAttributeNames: ['All'], VisibilityTimeout: 60 }));
+    const firstTry = await receive();
+    const secondTry = await receive();
+    t.equal(firstTry.Messages?.[0]?.Body, 'once ✓', 'the body, read from its send record');
+    t.equal(firstTry.Messages?.[0]?.MessageAttributes?.colour?.StringValue, 'teal', 'with its attributes');
+    t.same([...(firstTry.Messages?.[0]?.MessageAttributes?.blob?.BinaryValue ?? [])], [1, 2, 3]);
+    t.same(secondTry.Messages, firstTry.Messages, 'the retry gets the same message, handle, body and attributes');
   });
 
   await t.test('attributes, tags and dead-letter sources', async (t) => {

@@ -7,7 +7,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { decodeLogEntry, decodeLogEntryForApply, encodeLogEntry, type LogEntry } from '@conveyor/backend-node';
-import { skimSendEntry } from '../../backend-node/src/storage/send-entry-skim.ts';
+import { skimSendBodies, skimSendEntry } from '../../backend-node/src/storage/send-entry-skim.ts';
+import { decodeNative } from '@conveyor/client-sdk/wire';
 import { sendEntry } from '../support/send-entries.ts';
 
 type Messages = Array<Record<string, unknown>>;
@@ -57,4 +58,24 @@ t.test('cut or altered bytes are refused, or read as the full decoder reads them
     }),
     { numRuns: 200 },
   );
+});
+
+t.test('a receive reads each message’s body and attributes still encoded, and they decode as the record does', async (t) => {
+  fc.assert(
+    fc.property(sendEntry, (entry) => {
+      const bytes = encodeLogEntry(entry);
+      const bodies = skimSendBodies(bytes);
+      if (!bodies) throw new Error('the record was not skimmed');
+      const messages = messagesOf(decodeLogEntry(bytes));
+      t.equal(bodies.size, messages.length, 'every message');
+      for (const m of messages) {
+        const encoded = bodies.get(m.id as string)!;
+        t.equal(decodeNative(encoded.encodedBody), m.body);
+        t.same(encoded.encodedAttributes === undefined ? undefined : decodeNative(encoded.encodedAttributes), m.attributes);
+      }
+    }),
+    { numRuns: 100 },
+  );
+  const odd = { offset: 1, epoch: 1, payload: { type: 'send', ts: 5, queue: 'q', messages: [{ seq: 1, id: 'a', body: 'b', md5OfBody: 'm', delayMs: 0, groupId: 7 }] } } as unknown as LogEntry;
+  t.equal(skimSendBodies(encodeLogEntry(odd)), undefined, 'a record msgpackr wrote is not skimmed (the log decodes it)');
 });

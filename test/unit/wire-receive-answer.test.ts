@@ -3,7 +3,7 @@
 // plain form is plain msgpack, read here by a small independent reader that knows no extensions.
 import t from 'tap';
 import fc from 'fast-check';
-import { decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, type NativeReceivedMessage, type ReceivedSystemAttributes } from '@conveyor/client-sdk/wire';
+import { decodeNative, encodeNative, encodeNativeInternal, encodeReceiveAnswer, type AnswerMessage, type NativeReceivedMessage, type ReceivedSystemAttributes } from '@conveyor/client-sdk/wire';
 import { readPlain } from '../support/msgpack-plain.ts';
 
 const SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 0x7fffffff));
@@ -68,6 +68,14 @@ t.test('both forms decode to what msgpackr encodes', async (t) => {
       t.same(decodeNative(encodeReceiveAnswer(messages, false)), expected);
       t.same(decodeNative(encodeNativeInternal({ messages })), expected);
       t.same(readPlain(encodeReceiveAnswer(messages, false)), normalize(expected));
+      // Bodies and attributes handed over as their send records encode them (plain msgpack) read the same.
+      const encoded: AnswerMessage[] = messages.map(({ body, attributes, ...m }) => {
+        const out: AnswerMessage = { ...m, body: '', encodedBody: Buffer.from(encodeNative(body)) };
+        if (attributes !== undefined) out.encodedAttributes = Buffer.from(encodeNative(attributes));
+        return out;
+      });
+      t.same(decodeNative(encodeReceiveAnswer(encoded, true)), expected);
+      t.same(readPlain(encodeReceiveAnswer(encoded, false)), normalize(expected));
     }),
     { seed: SEED, numRuns: 150 },
   );

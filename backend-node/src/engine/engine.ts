@@ -20,11 +20,13 @@ import {
   isFifoName,
   parseQueueAttributes,
   type QueueConfig,
+  decodeNative,
+  type AnswerMessage,
+  type MessageAttributes,
   type ReceivedSystemAttributes,
-  type NativeReceivedMessage,
 } from '@conveyor/client-sdk/wire';
 import { QueueStateMachine, type DecideContext, type HandleOutcome, type ReceiveInput, type SendInput, type SendOutcome, type StateMachineOptions } from '../queue/state-machine.ts';
-import type { MessageBody, MessageMeta, QueueLogRecord, QueueRecord, StoreMutation } from '../queue/types.ts';
+import type { EncodedBody, MessageBody, MessageMeta, QueueLogRecord, QueueRecord, StoreMutation } from '../queue/types.ts';
 import type { QueueStore } from '../storage/queue-store.ts';
 import { decodeReceiptHandle } from '../queue/receipt-handle.ts';
 import { GroupCommitter } from './group-commit.ts';
@@ -45,7 +47,7 @@ export interface CommitPipeline {
 }
 
 /** Reads bodies that live in log records (replicas): one per ref, undefined where gone. */
-export type LogBodySource = (refs: ReadonlyArray<{ id: string; logRef: number }>) => Promise<Array<MessageBody | undefined>>;
+export type LogBodySource = (refs: ReadonlyArray<{ id: string; logRef: number }>) => Promise<Array<EncodedBody | undefined>>;
 
 export interface EngineOptions {
   store: QueueStore;
@@ -74,7 +76,8 @@ export const ENGINE_DEFAULTS = Object.freeze({
 });
 
 /** A received message, exactly as the native API carries it. */
-export type ReceivedMessage = NativeReceivedMessage;
+/** A received message; with `encodedBodies`, its body and attributes may come as their send record encodes them (see AnswerMessage). */
+export type ReceivedMessage = AnswerMessage;
 
 export interface ReceiveOptions extends ReceiveInput {
   waitTimeSeconds?: number;
@@ -83,9 +86,28 @@ export interface ReceiveOptions extends ReceiveInput {
   attemptId?: string;
   /** false: messages come with empty systemAttributes (the caller wants none; not for attempts, whose answer is kept). */
   systemAttributes?: boolean;
+  /**
+   * true: a body read from its send record comes as the record encodes it (`encodedBody` and
+   * `encodedAttributes`, `body` empty), for an answer that copies the bytes (encodeReceiveAnswer).
+   */
+  encodedBodies?: boolean;
 }
 
 const NO_SYSTEM_ATTRIBUTES: ReceivedSystemAttributes = Object.freeze({}) as ReceivedSystemAttributes;
+
+/** The message with its encoded body and attributes in buffers of their own (not views into their record). */
+function ownEncoding(m: ReceivedMessage): ReceivedMessage {
+  if (m.encodedBody === undefined) return m;
+  const copy: ReceivedMessage = { ...m, encodedBody: Buffer.from(m.encodedBody) };
+  if (m.encodedAttributes !== undefined) copy.encodedAttributes = Buffer.from(m.encodedAttributes);
+  return copy;
+}
+
+/** A body and attributes as their send record encodes them, decoded. */
+function decodeBody(encoded: EncodedBody): MessageBody {
+  const body = decodeNative<string>(encoded.encodedBody);
+  return encoded.encodedAttributes ? { body, attributes: decodeNative<MessageAttributes>(encoded.encodedAttributes) } : { body };
+}
 
 /** How long a FIFO receive attempt can be retried for the same answer (SQS: 5 minutes). */
 const RECEIVE_ATTEMPT_TTL_MS = 5 * 60_000;
@@ -328,7 +350,7 @@ export class QueueEngine {
     const state = this.machine.queue(queue);
     if (options.attemptId !== undefined && state.fifo) {
       const attemptId = checkReceiveRequestAttemptId(options.attemptId);
-      const key = `${state.record.queueId} ${attemptId}`;
+      const key = `${state.record.queueId} ${attemptId}${options.encodedBodies === true ? ' encoded' : ''}`;
       const earlier = this.receiveAttempts.get(key);
       if (earlier) {
         // The same messages, while each is still in flight under the handle handed out then.
@@ -344,7 +366,8 @@ export class QueueEngine {
         }
       }
       const fresh = await this.receiveMessage(queue, { ...options, attemptId: undefined, systemAttributes: true }); // kept for retries: whole
-      if (fresh.length > 0) this.receiveAttempts.set(key, fresh);
+      // Kept a while: encoded bodies are copied out of their records, which views would keep alive.
+      if (fresh.length > 0) this.receiveAttempts.set(key, fresh.map(ownEncoding));
       return fresh;
     }
     const waitSeconds = options.waitTimeSeconds === undefined ? this.machine.queue(queue).record.config.receiveWaitMs / 1000 : checkWaitTimeSeconds(options.waitTimeSeconds);
@@ -353,7 +376,7 @@ export class QueueEngine {
     // Bounded: every pass either returns or waits for an event, a visibility deadline or the end of the poll.
     for (;;) {
       const seen = this.changes.get(queue) ?? 0;
-      const messages = await this.receiveOnce(queue, input, options.systemAttributes !== false);
+      const messages = await this.receiveOnce(queue, input, options.systemAttributes !== false, options.encodedBodies === true);
       if (messages.length > 0 || options.signal?.aborted) return messages;
       const remaining = deadline - this.clock();
       if (remaining <= 0) return messages;
@@ -364,7 +387,7 @@ export class QueueEngine {
     }
   }
 
-  private async receiveOnce(queue: string, input: ReceiveInput, withSystemAttributes = true): Promise<ReceivedMessage[]> {
+  private async receiveOnce(queue: string, input: ReceiveInput, withSystemAttributes = true, encoded = false): Promise<ReceivedMessage[]> {
     const { record, result } = this.machine.decideReceive(queue, input, this.context());
     if (!record) {
       await this.committer.barrier();
@@ -380,17 +403,21 @@ export class QueueEngine {
     const bodies = await this.loadBodies(picked.map((p) => p.meta));
     const out: ReceivedMessage[] = [];
     picked.forEach(({ meta, receiptHandle }, i) => {
-      const stored = bodies[i];
+      let stored = bodies[i];
       if (!stored) return; // purged or expired between the receive and the read: gone, not lost
+      if ('encodedBody' in stored && !encoded) stored = decodeBody(stored);
       const message: ReceivedMessage = {
         messageId: meta.id,
         receiptHandle,
-        body: stored.body,
+        body: 'body' in stored ? stored.body : '',
         md5OfBody: meta.md5OfBody,
         systemAttributes: withSystemAttributes ? systemAttributesOf(meta) : NO_SYSTEM_ATTRIBUTES,
       };
-      if (stored.attributes) {
-        message.attributes = stored.attributes;
+      if ('encodedBody' in stored) message.encodedBody = stored.encodedBody;
+      const hasAttributes = 'encodedBody' in stored ? stored.encodedAttributes !== undefined : stored.attributes !== undefined;
+      if (hasAttributes) {
+        if ('encodedBody' in stored) message.encodedAttributes = stored.encodedAttributes;
+        else message.attributes = stored.attributes;
         if (meta.md5OfAttributes !== undefined) message.md5OfMessageAttributes = meta.md5OfAttributes;
       }
       out.push(message);
@@ -398,8 +425,8 @@ export class QueueEngine {
     return out;
   }
 
-  private async loadBodies(metas: readonly MessageMeta[]): Promise<Array<MessageBody | undefined>> {
-    const out: Array<MessageBody | undefined> = metas.map((m) => this.bodies?.get(m.id));
+  private async loadBodies(metas: readonly MessageMeta[]): Promise<Array<MessageBody | EncodedBody | undefined>> {
+    const out: Array<MessageBody | EncodedBody | undefined> = metas.map((m) => this.bodies?.get(m.id));
     const fromLog: number[] = [];
     for (let i = 0; i < out.length; i++) if (out[i] === undefined && metas[i]!.logRef !== undefined && this.logBodies) fromLog.push(i);
     if (fromLog.length > 0) {

@@ -73,6 +73,8 @@ const handlers: { [A in NativeAction]: Handler<A> } = {
       waitTimeSeconds: optionalNumber(req.waitTimeSeconds, 'waitTimeSeconds'),
       attemptId: typeof req.attemptId === 'string' ? req.attemptId : undefined,
       systemAttributes: req.systemAttributes !== false,
+      // Bodies stay as their send records encode them: the answer copies the bytes.
+      encodedBodies: true,
       signal,
     });
     return { messages };

@@ -330,7 +330,7 @@ export class ReplicaNode {
       from = batch.at(-1)!.offset + 1;
     }
     this.leader = pipeline;
-    this.engineValue = QueueEngine.over(this.machine, pipeline, { store: this.store, bodyCacheBytes: 0, logBodies: (refs) => this.replicaLog.readBodies(refs) });
+    this.engineValue = QueueEngine.over(this.machine, pipeline, { store: this.store, bodyCacheBytes: 0, logBodies: (refs) => this.replicaLog.readEncodedBodies(refs) });
     this.role = 'leader';
     this.options.log('leading', { epoch, isr, logEnd: this.replicaLog.logEnd, appliedEnd: this.replicaLog.appliedEnd });
     void pipeline.appendControl({ type: 'epochStart', ts: Date.now(), epoch, leader: this.options.nodeId }).catch(() => {});

@@ -56,6 +56,15 @@ export interface MessageBody {
   attributes?: MessageAttributes;
 }
 
+/**
+ * A body and attributes as a send record encodes them (a msgpack str and a plain msgpack map,
+ * views into the record): what a receive answer copies without decoding them.
+ */
+export interface EncodedBody {
+  encodedBody: Buffer;
+  encodedAttributes?: Buffer;
+}
+
 export interface DedupEntry {
   messageId: string;
   sequenceNumber?: string;

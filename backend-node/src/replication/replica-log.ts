@@ -3,8 +3,11 @@
  * cache, and a bounded in-memory tail of recent records so fetches rarely touch the disk.
  */
 import { LRUCache } from 'lru-cache';
-import type { MessageBody } from '../queue/types.ts';
+import { Packr } from 'msgpackr';
+import type { MessageAttributes } from '@conveyor/client-sdk/wire';
+import type { EncodedBody, MessageBody } from '../queue/types.ts';
 import { decodeLogEntry, encodeLogEntry, type ReplicationCheckpoint, type ReplicationStore } from '../storage/replication-store.ts';
+import { skimSendBodies } from '../storage/send-entry-skim.ts';
 import { WriteSet } from '../storage/write-set.ts';
 import { EpochCache } from './epoch-cache.ts';
 import type { LogEntry, LogItem, LogPayload } from './types.ts';
@@ -12,11 +15,13 @@ import type { LogEntry, LogItem, LogPayload } from './types.ts';
 /** Bytes of recent records kept in memory for fetches (unpersisted ones are always kept). */
 const MAX_TAIL_BYTES = 64 * 1024 * 1024;
 /**
- * Encoded bytes of the send records kept decoded for receives. Consecutive receives take
- * consecutive messages, often from one record; keeping a little lets them decode it once, and
- * keeping only a little keeps decoded messages from piling up in the heap.
+ * Encoded bytes of the send records whose messages' places are kept for receives. Consecutive
+ * receives take consecutive messages, often from one record; keeping a little lets them read it
+ * once.
  */
-const DECODED_SENDS_BYTES = 2 * 1024 * 1024;
+const READ_SENDS_BYTES = 2 * 1024 * 1024;
+/** Bodies and attributes as send records encode them: plain msgpack (see encodeSendEntry). */
+const plain = new Packr({ useRecords: false, mapsAsObjects: true });
 
 export class ReplicaLog {
   epochs: EpochCache;
@@ -26,8 +31,8 @@ export class ReplicaLog {
   appliedEnd: number;
   private tail: LogItem[] = [];
   private tailBytes = 0;
-  /** Bodies of recently read send records by offset, sized by their encoded bytes. */
-  private readonly decodedSends = new LRUCache<number, Map<string, MessageBody>>({ maxSize: DECODED_SENDS_BYTES });
+  /** Bodies of recently read send records by offset, still encoded, sized by the records' bytes. */
+  private readonly readSends = new LRUCache<number, Map<string, EncodedBody>>({ maxSize: READ_SENDS_BYTES });
   private lastEpochValue: number;
 
   constructor(readonly store: ReplicationStore, loaded: { checkpoint: ReplicationCheckpoint; logEnd: number; lastEpoch: number }) {
@@ -110,7 +115,7 @@ export class ReplicaLog {
   async truncateTo(end: number): Promise<void> {
     if (end < this.appliedEnd) throw new Error(`cannot truncate to ${end}: records up to ${this.appliedEnd} are applied`);
     // Offsets from `end` on will name other records.
-    this.decodedSends.clear();
+    this.readSends.clear();
     this.tail = this.tail.filter((e) => e.offset < end);
     this.tailBytes = this.tail.reduce((n, e) => n + e.bytes.length, 0);
     this.epochs.truncateTo(end);
@@ -137,19 +142,31 @@ export class ReplicaLog {
   }
 
   /**
-   * Bodies of messages whose send records are in this log; undefined where a record is gone.
-   * A body read here leaves the decoded-record cache: receives take messages in order and rarely
-   * read one twice, so the cache holds only bodies still to come, and few of them live through a
-   * garbage collection (which would copy them). A second read decodes the record again.
+   * Bodies of messages whose send records are in this log, decoded (for copies of their own when
+   * records are trimmed); undefined where a record is gone.
    */
   async readBodies(refs: ReadonlyArray<{ id: string; logRef: number }>): Promise<Array<MessageBody | undefined>> {
+    return (await this.readEncodedBodies(refs)).map((encoded) => {
+      if (!encoded) return undefined;
+      const body = plain.unpack(encoded.encodedBody) as string;
+      return encoded.encodedAttributes ? { body, attributes: plain.unpack(encoded.encodedAttributes) as MessageAttributes } : { body };
+    });
+  }
+
+  /**
+   * Bodies and attributes of messages whose send records are in this log, as the records encode
+   * them (receive answers copy them as they are); undefined where a record is gone. A body read
+   * here leaves the cache: receives take messages in order and rarely read one twice. A second
+   * read reads the record again.
+   */
+  async readEncodedBodies(refs: ReadonlyArray<{ id: string; logRef: number }>): Promise<Array<EncodedBody | undefined>> {
     const idsByRecord = new Map<number, string[]>();
     for (const { id, logRef } of refs) {
       const ids = idsByRecord.get(logRef);
       if (ids) ids.push(id);
       else idsByRecord.set(logRef, [id]);
     }
-    const found = new Map<string, MessageBody>();
+    const found = new Map<string, EncodedBody>();
     for (const [offset, ids] of idsByRecord) {
       const bodies = await this.sendBodies(offset, ids);
       if (!bodies) continue;
@@ -159,31 +176,38 @@ export class ReplicaLog {
         found.set(id, body);
         bodies.delete(id);
       }
-      if (bodies.size === 0) this.decodedSends.delete(offset);
+      if (bodies.size === 0) this.readSends.delete(offset);
     }
     return refs.map(({ id }) => found.get(id));
   }
 
   /**
    * The bodies in the send record at `offset` by message id, from the cache when it still holds
-   * every one of `ids`; undefined if the record is gone or not a send.
+   * every one of `ids`; undefined if the record is gone or not a send. Records encodeSendEntry
+   * wrote are only skimmed (views into their bytes); any other is decoded and its bodies encoded.
    */
-  private async sendBodies(offset: number, ids: readonly string[]): Promise<Map<string, MessageBody> | undefined> {
-    const cached = this.decodedSends.get(offset);
+  private async sendBodies(offset: number, ids: readonly string[]): Promise<Map<string, EncodedBody> | undefined> {
+    const cached = this.readSends.get(offset);
     if (cached && ids.every((id) => cached.has(id))) return cached;
     const [item] = offset >= this.logStart && offset < this.logEnd ? await this.read(offset, 1, offset + 1) : [];
     if (!item) return undefined;
-    const { payload } = decodeLogEntry(item.bytes);
-    if (payload.type !== 'send') return undefined;
-    const bodies = new Map<string, MessageBody>();
-    for (const m of payload.messages) bodies.set(m.id, m.attributes ? { body: m.body, attributes: m.attributes } : { body: m.body });
-    this.decodedSends.set(offset, bodies, { size: Math.max(1, item.bytes.length) });
+    let bodies = skimSendBodies(item.bytes);
+    if (!bodies) {
+      const { payload } = decodeLogEntry(item.bytes);
+      if (payload.type !== 'send') return undefined;
+      bodies = new Map();
+      for (const m of payload.messages) {
+        const encodedBody = Buffer.from(plain.pack(m.body));
+        bodies.set(m.id, m.attributes ? { encodedBody, encodedAttributes: Buffer.from(plain.pack(m.attributes)) } : { encodedBody });
+      }
+    }
+    this.readSends.set(offset, bodies, { size: Math.max(1, item.bytes.length) });
     return bodies;
   }
 
   /** After installing a snapshot: an empty log that starts where the snapshot's state ends. */
   resetTo(start: number, epochs: ReadonlyArray<{ epoch: number; startOffset: number }>): void {
-    this.decodedSends.clear();
+    this.readSends.clear();
     this.tail = [];
     this.tailBytes = 0;
     this.logStart = start;

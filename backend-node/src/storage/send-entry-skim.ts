@@ -7,7 +7,7 @@
  * left to msgpackr or from older data directories) gets `undefined`, for the full decoder.
  */
 import { SEND_ENTRY_KEYS, SEND_OPTIONAL_STRINGS } from './send-entry-encoding.ts';
-import type { NewMessage } from '../queue/types.ts';
+import type { EncodedBody, NewMessage } from '../queue/types.ts';
 import type { LogEntry } from '../replication/types.ts';
 
 /** Node's string reader without Buffer#toString's argument handling (on Buffer.prototype since Node's early days). */
@@ -119,6 +119,20 @@ class Skimmer {
     this.stringRange();
   }
 
+  /** Past the str here: its encoding (header included), a view into the record. */
+  encodedString(): Buffer {
+    const from = this.pos;
+    this.stringRange();
+    return this.buf.subarray(from, this.pos);
+  }
+
+  /** Past the value here: its encoding, a view into the record. */
+  encodedValue(): Buffer {
+    const from = this.pos;
+    this.skipValue();
+    return this.buf.subarray(from, this.pos);
+  }
+
   /** Past one msgpack value of any kind (attributes); bounded by the buffer, as each step moves forward. */
   skipValue(): void {
     const buf = this.buf;
@@ -168,10 +182,10 @@ class Skimmer {
 const K = SEND_ENTRY_KEYS;
 
 /**
- * A send record's entry with every message's `body` left empty and its `attributes` left out;
- * undefined if `bytes` is not encodeSendEntry's encoding of a send (or is cut short).
+ * Reads encodeSendEntry's encoding; `bodies`, when given, gets every message's encoded body and
+ * attributes by id. Undefined if `bytes` is anything else (or is cut short).
  */
-export function skimSendEntry(bytes: Buffer): LogEntry | undefined {
+function skim(bytes: Buffer, bodies: Map<string, EncodedBody> | undefined): LogEntry | undefined {
   const r = new Skimmer(bytes);
   if (r.mapHeader() !== 3 || !r.match(K.offset)) return undefined;
   const offset = r.number();
@@ -195,19 +209,23 @@ export function skimSendEntry(bytes: Buffer): LogEntry | undefined {
     r.expect(K.id);
     const id = r.string();
     r.expect(K.body);
-    r.skipString();
+    let encodedBody: Buffer | undefined;
+    if (bodies) encodedBody = r.encodedString();
+    else r.skipString();
     r.expect(K.md5OfBody);
     const md5OfBody = r.string();
     r.expect(K.delayMs);
     const delayMs = r.number();
     if (r.failed) return undefined;
     const m: NewMessage = { seq, id, body: '', md5OfBody, delayMs };
+    let encodedAttributes: Buffer | undefined;
     // Then attributes, if any, and the optional strings in SEND_OPTIONAL_STRINGS order.
     let attributesAllowed = true;
     let next = 0;
     for (let f = 5; f < fields; f++) {
       if (attributesAllowed && r.match(K.attributes)) {
-        r.skipValue();
+        if (bodies) encodedAttributes = r.encodedValue();
+        else r.skipValue();
         attributesAllowed = false;
         continue;
       }
@@ -224,7 +242,26 @@ export function skimSendEntry(bytes: Buffer): LogEntry | undefined {
     }
     if (r.failed) return undefined;
     messages.push(m);
+    if (bodies && encodedBody) bodies.set(id, encodedAttributes ? { encodedBody, encodedAttributes } : { encodedBody });
   }
   if (r.failed || r.pos !== bytes.length) return undefined;
   return { offset, epoch, payload: { type: 'send', ts, queue, messages } };
+}
+
+/**
+ * A send record's entry with every message's `body` left empty and its `attributes` left out;
+ * undefined if `bytes` is not encodeSendEntry's encoding of a send (or is cut short).
+ */
+export function skimSendEntry(bytes: Buffer): LogEntry | undefined {
+  return skim(bytes, undefined);
+}
+
+/**
+ * Every message's body and attributes in a send record, still encoded (views into `bytes`), by
+ * message id: what a receive answer copies as they are. Undefined if `bytes` is not
+ * encodeSendEntry's encoding of a send.
+ */
+export function skimSendBodies(bytes: Buffer): Map<string, EncodedBody> | undefined {
+  const bodies = new Map<string, EncodedBody>();
+  return skim(bytes, bodies) ? bodies : undefined;
 }

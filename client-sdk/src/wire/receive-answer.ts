@@ -39,9 +39,17 @@ const systemKey = (key: string): Uint8Array => {
 /** Largest UTF-8 size of a string of `length` UTF-16 units, plus its longest header. */
 const stringBound = (length: number): number => length * 3 + 5;
 
+/**
+ * A message to answer with. A backend may hand over the body and attributes as their send record
+ * encodes them (msgpack str and plain map, `body` then empty and `attributes` absent): they are
+ * copied as they are, never decoded and encoded again.
+ */
+export type AnswerMessage = NativeReceivedMessage & { encodedBody?: Uint8Array; encodedAttributes?: Uint8Array };
+
 /** An upper bound of one message's encoded size (structure definitions are bounded apart). */
-function messageBound(m: NativeReceivedMessage, attributes: Uint8Array | undefined): number {
-  let size = 16 + stringBound(m.messageId.length) + stringBound(m.receiptHandle.length) + stringBound(m.body.length) + stringBound(m.md5OfBody.length);
+function messageBound(m: AnswerMessage, attributes: Uint8Array | undefined): number {
+  const body = m.encodedBody !== undefined ? m.encodedBody.length : stringBound(m.body.length);
+  let size = 16 + stringBound(m.messageId.length) + stringBound(m.receiptHandle.length) + body + stringBound(m.md5OfBody.length);
   const system = m.systemAttributes;
   for (const key in system) {
     const value = system[key as SystemKey];
@@ -123,8 +131,8 @@ function writeSystemAttributes(w: MsgpackWriter, records: Records | undefined, s
  * that read them: decoding is more than twice as fast as maps), otherwise in plain msgpack maps.
  * Fields that are undefined are left out.
  */
-export function encodeReceiveAnswer(messages: readonly NativeReceivedMessage[], records: boolean): Buffer {
-  const attributes = messages.map((m) => (m.attributes === undefined ? undefined : plain.pack(m.attributes)));
+export function encodeReceiveAnswer(messages: readonly AnswerMessage[], records: boolean): Buffer {
+  const attributes = messages.map((m) => m.encodedAttributes ?? (m.attributes === undefined ? undefined : plain.pack(m.attributes)));
   // Each message brings at most two shapes (its own and its system attributes').
   let bound = 16 + (records ? Math.min(LAST_RECORD_ID - FIRST_RECORD_ID + 1, 2 * messages.length) * DEFINITION_BOUND : 0);
   for (let i = 0; i < messages.length; i++) bound += messageBound(messages[i]!, attributes[i]) + (records ? 0 : 200);
@@ -147,7 +155,8 @@ export function encodeReceiveAnswer(messages: readonly NativeReceivedMessage[], 
     if (!asRecord) w.bytes(K_RECEIPT_HANDLE);
     w.string(m.receiptHandle);
     if (!asRecord) w.bytes(K_BODY);
-    w.string(m.body);
+    if (m.encodedBody !== undefined) w.bytes(m.encodedBody);
+    else w.string(m.body);
     if (!asRecord) w.bytes(K_MD5_OF_BODY);
     w.string(m.md5OfBody);
     if (attrs) {
