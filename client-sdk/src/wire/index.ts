@@ -9,3 +9,4 @@ export * from './native.ts';
 export * from './receive-answer.ts';
 export * from './batch-answer.ts';
 export * from './msgpack-writer.ts';
+export * from './msgpack-reader.ts';
