@@ -75,8 +75,7 @@ export const ENGINE_DEFAULTS = Object.freeze({
   arnPrefix: 'arn:aws:sqs:local:000000000000',
 });
 
-/** A received message, exactly as the native API carries it. */
-/** A received message; with `encodedBodies`, its body and attributes may come as their send record encodes them (see AnswerMessage). */
+/** A received message, as the native API carries it; with `encodedBodies`, its body and attributes may come as their send record encodes them (see AnswerMessage). */
 export type ReceivedMessage = AnswerMessage;
 
 export interface ReceiveOptions extends ReceiveInput {
