@@ -20,14 +20,13 @@ import {
   isFifoName,
   parseQueueAttributes,
   type QueueConfig,
-  decodeNative,
   type AnswerMessage,
-  type MessageAttributes,
   type ReceivedSystemAttributes,
 } from '@conveyor/client-sdk/wire';
 import { QueueStateMachine, type DecideContext, type HandleOutcome, type ReceiveInput, type SendInput, type SendOutcome, type StateMachineOptions } from '../queue/state-machine.ts';
 import type { EncodedBody, MessageBody, MessageMeta, QueueLogRecord, QueueRecord, StoreMutation } from '../queue/types.ts';
 import type { QueueStore } from '../storage/queue-store.ts';
+import { decodeEncodedBody } from '../storage/send-entry-skim.ts';
 import { decodeReceiptHandle } from '../queue/receipt-handle.ts';
 import { GroupCommitter } from './group-commit.ts';
 
@@ -100,12 +99,6 @@ function ownEncoding(m: ReceivedMessage): ReceivedMessage {
   const copy: ReceivedMessage = { ...m, encodedBody: Buffer.from(m.encodedBody) };
   if (m.encodedAttributes !== undefined) copy.encodedAttributes = Buffer.from(m.encodedAttributes);
   return copy;
-}
-
-/** A body and attributes as their send record encodes them, decoded. */
-function decodeBody(encoded: EncodedBody): MessageBody {
-  const body = decodeNative<string>(encoded.encodedBody);
-  return encoded.encodedAttributes ? { body, attributes: decodeNative<MessageAttributes>(encoded.encodedAttributes) } : { body };
 }
 
 /** How long a FIFO receive attempt can be retried for the same answer (SQS: 5 minutes). */
@@ -404,7 +397,7 @@ export class QueueEngine {
     picked.forEach(({ meta, receiptHandle }, i) => {
       let stored = bodies[i];
       if (!stored) return; // purged or expired between the receive and the read: gone, not lost
-      if ('encodedBody' in stored && !encoded) stored = decodeBody(stored);
+      if ('encodedBody' in stored && !encoded) stored = decodeEncodedBody(stored);
       const message: ReceivedMessage = {
         messageId: meta.id,
         receiptHandle,

@@ -4,10 +4,9 @@
  */
 import { LRUCache } from 'lru-cache';
 import { Packr } from 'msgpackr';
-import type { MessageAttributes } from '@conveyor/client-sdk/wire';
 import type { EncodedBody, MessageBody } from '../queue/types.ts';
 import { decodeLogEntry, encodeLogEntry, type ReplicationCheckpoint, type ReplicationStore } from '../storage/replication-store.ts';
-import { skimSendBodies } from '../storage/send-entry-skim.ts';
+import { decodeEncodedBody, skimSendBodies } from '../storage/send-entry-skim.ts';
 import { WriteSet } from '../storage/write-set.ts';
 import { EpochCache } from './epoch-cache.ts';
 import type { LogEntry, LogItem, LogPayload } from './types.ts';
@@ -146,11 +145,7 @@ export class ReplicaLog {
    * records are trimmed); undefined where a record is gone.
    */
   async readBodies(refs: ReadonlyArray<{ id: string; logRef: number }>): Promise<Array<MessageBody | undefined>> {
-    return (await this.readEncodedBodies(refs)).map((encoded) => {
-      if (!encoded) return undefined;
-      const body = plain.unpack(encoded.encodedBody) as string;
-      return encoded.encodedAttributes ? { body, attributes: plain.unpack(encoded.encodedAttributes) as MessageAttributes } : { body };
-    });
+    return (await this.readEncodedBodies(refs)).map((encoded) => encoded && decodeEncodedBody(encoded));
   }
 
   /**

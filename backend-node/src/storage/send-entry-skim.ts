@@ -6,9 +6,9 @@
  * work). Reads only what encodeSendEntry writes; any other encoding (msgpackr's, for records it
  * left to msgpackr or from older data directories) gets `undefined`, for the full decoder.
  */
-import { MsgpackReader } from '@conveyor/client-sdk/wire';
+import { MsgpackReader, decodeNative, type MessageAttributes } from '@conveyor/client-sdk/wire';
 import { SEND_ENTRY_KEYS, SEND_OPTIONAL_STRINGS } from './send-entry-encoding.ts';
-import type { EncodedBody, NewMessage } from '../queue/types.ts';
+import type { EncodedBody, MessageBody, NewMessage } from '../queue/types.ts';
 import type { LogEntry } from '../replication/types.ts';
 
 const K = SEND_ENTRY_KEYS;
@@ -101,4 +101,10 @@ export function skimSendEntry(bytes: Buffer): LogEntry | undefined {
 export function skimSendBodies(bytes: Buffer): Map<string, EncodedBody> | undefined {
   const bodies = new Map<string, EncodedBody>();
   return skim(bytes, bodies) ? bodies : undefined;
+}
+
+/** A body and attributes as their send record encodes them, decoded. */
+export function decodeEncodedBody(encoded: EncodedBody): MessageBody {
+  const body = decodeNative<string>(encoded.encodedBody);
+  return encoded.encodedAttributes ? { body, attributes: decodeNative<MessageAttributes>(encoded.encodedAttributes) } : { body };
 }

@@ -55,6 +55,7 @@ function bitCount(shape: number): number {
 const DEFINITION_BOUND = 6 + keysOf(SHAPES - 1).reduce((n, k) => n + k.length, 0);
 /** Largest UTF-8 size of a string of `length` UTF-16 units, plus its longest header. */
 const stringBound = (length: number): number => length * 3 + 5;
+const optionalBound = (value: string | undefined): number => (value === undefined ? 0 : stringBound(value.length));
 
 /** `flag` if an optional field is there with the type given, 0 if it is not there, -1 if it is of another type. */
 function field(value: unknown, type: 'string' | 'boolean', flag: number): number {
@@ -65,18 +66,11 @@ function field(value: unknown, type: 'string' | 'boolean', flag: number): number
 /** The shape of a success entry: which optional fields it has; -1 for a field of another type or a field not known here. */
 function shapeOf(s: BatchSuccess): number {
   if (typeof s.id !== 'string') return -1;
-  const parts = [
-    field(s.messageId, 'string', HAS_MESSAGE_ID),
-    field(s.md5OfBody, 'string', HAS_MD5_OF_BODY),
-    field(s.md5OfAttributes, 'string', HAS_MD5_OF_ATTRIBUTES),
-    field(s.sequenceNumber, 'string', HAS_SEQUENCE_NUMBER),
-    field(s.duplicate, 'boolean', HAS_DUPLICATE),
-  ];
-  let shape = 0;
-  for (const part of parts) {
-    if (part < 0) return -1;
-    shape |= part;
-  }
+  // -1 (every bit set) from any field stays -1 through the ors.
+  const shape =
+    field(s.messageId, 'string', HAS_MESSAGE_ID) | field(s.md5OfBody, 'string', HAS_MD5_OF_BODY) | field(s.md5OfAttributes, 'string', HAS_MD5_OF_ATTRIBUTES) |
+    field(s.sequenceNumber, 'string', HAS_SEQUENCE_NUMBER) | field(s.duplicate, 'boolean', HAS_DUPLICATE);
+  if (shape < 0) return -1;
   let defined = 0;
   for (const key in s) if (s[key as keyof BatchSuccess] !== undefined) defined++;
   return defined === 1 + bitCount(shape) ? shape : -1;
@@ -105,7 +99,7 @@ export function encodeBatchAnswer(answer: { successful: readonly BatchSuccess[];
     if (shape < 0) return generic();
     shapes[i] = shape;
     bound += 16 + stringBound(s.id.length) + (records ? 0 : 64);
-    for (const v of [s.messageId, s.md5OfBody, s.md5OfAttributes, s.sequenceNumber]) if (v !== undefined) bound += stringBound(v.length);
+    bound += optionalBound(s.messageId) + optionalBound(s.md5OfBody) + optionalBound(s.md5OfAttributes) + optionalBound(s.sequenceNumber);
   }
   const failures = failed.length === 0 ? undefined : plain.pack(failed);
   if (failures) bound += failures.length;
