@@ -14,6 +14,7 @@ export { LeaderPipeline, type LeaderOptions } from './replication/leader.ts';
 export { ReplicaLog } from './replication/replica-log.ts';
 export type { FetchRequest, FetchResponse, LogEntry, LogItem, LogPayload } from './replication/types.ts';
 export { encodeLogEntry, decodeLogEntry, decodeLogEntryForApply, type NodeBatch, type ReplicationCheckpoint } from './storage/replication-store.ts';
+export { SegmentLog, type SegmentRecord } from './storage/segment-log.ts';
 export { SEND_MESSAGE_FIELDS } from './storage/send-entry-encoding.ts';
 export { WriteSet } from './storage/write-set.ts';
 export { encodeMeta, decodeMeta } from './storage/meta-encoding.ts';

@@ -1,15 +1,15 @@
 /**
  * Storage: the LevelDB adapter and its memory twin hold the same state after the same mutations
  * (one conformance suite for both), and a database that is corrupt, locked or unreadable fails
- * at start with a clear StorageError instead of a stack trace; a trim cut short leaves no visible log records;
- * bodies read from log records on disk come back whole, also when read a second time.
+ * at start with a clear StorageError instead of a stack trace. The replicated log's storage has
+ * its own files: replication-store.test.ts, segment-log.test.ts.
  */
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { Level } from 'level';
-import { LevelQueueStore, MemoryQueueStore, QueueEngine, ReplicaLog, StorageError, encodeLogEntry, type QueueStore } from '@conveyor/backend-node';
+import { LevelQueueStore, MemoryQueueStore, QueueEngine, StorageError, type QueueStore } from '@conveyor/backend-node';
 import { FakeClock, seededRandom, sequentialIds } from '../support/index.ts';
 
 async function tempDir(t: Test): Promise<string> {
@@ -118,53 +118,4 @@ t.test('a failed write stops the engine from acknowledging anything', async (t) 
   await t.rejects(engine.receiveMessage('q'), { code: 'ServiceUnavailable' }, 'and so are receives');
   const stored = await inner.load();
   t.equal(stored[0]?.metas.length, 1, 'only the acknowledged message reached storage');
-});
-
-t.test('a trim that stopped between its checkpoint and its range delete leaves no visible records', async (t) => {
-  const dir = await tempDir(t);
-  const store = await LevelQueueStore.open(dir);
-  const log = store.replication();
-  const epochs = [{ epoch: 1, startOffset: 0 }];
-  const entries = Array.from({ length: 10 }, (_, offset) => {
-    const entry = { offset, epoch: 1, payload: { type: 'epochStart' as const, ts: 0, epoch: 1, leader: 'n1' } };
-    return { offset, epoch: 1, bytes: encodeLogEntry(entry) };
-  });
-  await log.write({ entries, checkpoint: { appliedEnd: 10, logStart: 0, epochs } });
-  // What a crash after a trim's synced checkpoint leaves: records below the new log start.
-  await log.write({ checkpoint: { appliedEnd: 10, logStart: 6, epochs } });
-  let loaded = await log.load();
-  t.equal(loaded.logEnd, 10, 'the log end comes from the records past the log start');
-  t.same((await log.readLog(6, 1 << 20)).map((i) => i.offset), [6, 7, 8, 9], 'reads start at the log start');
-  await log.write({ checkpoint: { appliedEnd: 10, logStart: 10, epochs } });
-  loaded = await log.load();
-  t.equal(loaded.logEnd, 10, 'leftovers below the log start do not count as the log end');
-  t.equal(loaded.lastEpoch, 1);
-  await log.trimBefore(10, { appliedEnd: 10, logStart: 10, epochs });
-  await store.close();
-  const db = new Level<string, Buffer>(dir, { valueEncoding: 'buffer' });
-  t.teardown(() => db.close());
-  t.same(await db.keys({ gte: 'l!', lt: 'l"' }).all(), [], 'the next trim clears them');
-});
-
-t.test('bodies read from log records on disk: each comes back whole, also when read again, and records keep their epochs', async (t) => {
-  const dir = await tempDir(t);
-  const store = await LevelQueueStore.open(dir);
-  t.teardown(() => store.close());
-  const log = store.replication();
-  const epochs = [{ epoch: 1, startOffset: 0 }, { epoch: 2, startOffset: 2 }];
-  const message = (id: string, seq: number) => ({ seq, id, body: `body of ${id}`, md5OfBody: '', delayMs: 0 });
-  const records = [
-    { offset: 0, epoch: 1, payload: { type: 'send' as const, ts: 1, queue: 'q', messages: [message('a', 0), message('b', 1), message('c', 2)] } },
-    { offset: 1, epoch: 1, payload: { type: 'expire' as const, ts: 2 } },
-    { offset: 2, epoch: 2, payload: { type: 'send' as const, ts: 3, queue: 'q', messages: [message('d', 3), message('e', 4)] } },
-  ];
-  await log.write({ entries: records.map((r) => ({ offset: r.offset, epoch: r.epoch, bytes: encodeLogEntry(r) })), checkpoint: { appliedEnd: 3, logStart: 0, epochs } });
-  // A log loaded from disk has no records in memory: every read below goes to LevelDB.
-  const replicaLog = new ReplicaLog(log, await log.load());
-  t.same((await replicaLog.read(0, 10)).map((i) => [i.offset, i.epoch]), [[0, 1], [1, 1], [2, 2]], 'offsets and epochs of records read from disk');
-  const bodiesOf = async (refs: Array<[string, number]>) => (await replicaLog.readBodies(refs.map(([id, logRef]) => ({ id, logRef })))).map((b) => b?.body);
-  t.same(await bodiesOf([['a', 0], ['d', 2]]), ['body of a', 'body of d']);
-  t.same(await bodiesOf([['a', 0], ['b', 0]]), ['body of a', 'body of b'], 'a body read before is read again (a redelivery)');
-  t.same(await bodiesOf([['c', 0], ['e', 2], ['x', 0], ['a', 1]]), ['body of c', 'body of e', undefined, undefined], 'unknown ids and records that are not sends give nothing');
-  t.same(await bodiesOf([['b', 0], ['b', 0]]), ['body of b', 'body of b'], 'one id twice in a read');
 });

@@ -101,8 +101,7 @@ export class ReplicaLog {
       return this.tail.slice(start, Math.min(start + maxCount, to - first));
     }
     const fromDisk = await this.store.readLog(from, 4 * 1024 * 1024, Math.min(maxCount, to - from));
-    // The epoch cache covers every record in the log, so no record is decoded for its epoch.
-    return fromDisk.filter((e) => e.offset < to).map(({ offset, bytes }) => ({ offset, epoch: this.epochs.epochAt(offset), bytes }));
+    return fromDisk.filter((e) => e.offset < to);
   }
 
   /** Up to maxCount decoded records from `from` (and before `to`). */
@@ -123,7 +122,7 @@ export class ReplicaLog {
     await this.store.truncateFrom(end, this.checkpoint());
     const inTail = this.tail.at(-1);
     const stored = inTail ? undefined : (await this.store.readLog(Math.max(this.logStart, end - 1), 1024 * 1024, 1))[0];
-    const last = inTail ?? (stored && { offset: stored.offset, epoch: decodeLogEntry(stored.bytes).epoch });
+    const last = inTail ?? stored;
     this.lastEpochValue = last && last.offset === end - 1 ? last.epoch : this.epochs.epochAt(end - 1);
   }
 

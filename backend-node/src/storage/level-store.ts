@@ -1,4 +1,5 @@
 /** The LevelDB adapter of QueueStore, through `level`. One database per node. */
+import { join } from 'node:path';
 import { Level } from 'level';
 import { unpack } from 'msgpackr';
 import type { DedupEntry, MessageBody, MessageMeta, QueueRecord, StoreMutation } from '../queue/types.ts';
@@ -9,6 +10,9 @@ import { StorageError, type QueueStore, type StoredQueue } from './queue-store.t
 import { ReplicationStore } from './replication-store.ts';
 
 type Db = Level<string, Buffer>;
+
+/** The log's segment files, inside the data directory beside LevelDB's own files (which LevelDB leaves alone). */
+const LOG_DIRECTORY = 'log-segments';
 
 function describeOpenError(location: string, error: unknown): string {
   const cause = (error as { cause?: { message?: string } })?.cause?.message ?? (error as Error)?.message ?? String(error);
@@ -24,9 +28,12 @@ export class LevelQueueStore implements QueueStore {
 
   private replicationStore: ReplicationStore | undefined;
 
-  /** The same database's replicated log and checkpoint (one instance, whose trims close waits for). */
-  replication(): ReplicationStore {
-    this.replicationStore ??= new ReplicationStore(this.db);
+  /**
+   * The replicated log (segment files in the data directory's `log-segments/`) and its checkpoint (in
+   * this database): one instance, whose writes and trims close waits for. Load it before use.
+   */
+  replication(options: { segmentBytes?: number } = {}): ReplicationStore {
+    this.replicationStore ??= new ReplicationStore(this.db, join(this.location, LOG_DIRECTORY), options);
     return this.replicationStore;
   }
 
@@ -82,7 +89,7 @@ export class LevelQueueStore implements QueueStore {
   }
 
   async close(): Promise<void> {
-    await this.replicationStore?.idle();
+    await this.replicationStore?.close();
     await this.db.close();
   }
 }
