@@ -27,7 +27,8 @@ export const dedupPrefix = (queueId: number): string => `d!${hex(queueId, 8)}!`;
 /** The smallest string greater than every key with this prefix. */
 export const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
-/*   l!<offset>               replicated log record (offset: 12 hex digits)
+/*   l!<offset>               a replicated log record as earlier versions kept it (12 hex digits);
+ *                            moved into segment files at open (segment-log.ts)
  *   s!replication            replication checkpoint: applied end, log start, leader epochs */
 export const logKey = (offset: number): string => `l!${hex(offset, 12)}`;
 export const LOG_PREFIX = 'l!';
