@@ -3,3 +3,4 @@ export { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs,
 export { initialLayout, loadLayout, nextClusterId, nextNodeId, removalRefusal, type Layout, type NodeSpec, type ClusterSpec, type NodeStanding } from './launcher/layout.ts';
 export { entryArgs, entryBundle, type BundleOptions } from './launcher/entry-bundle.ts';
 export { SERVER_V8_ARGS, serverNodeArgs } from './launcher/processes.ts';
+export { freePort, freePorts } from './launcher/free-port.ts';

@@ -14,21 +14,13 @@ import t from 'tap';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { sqsError } from '../support/errors.ts';
 import { nodeEnv } from '../support/cluster.ts';
-import { SERVER_V8_ARGS } from '@conveyor/cluster';
+import { SERVER_V8_ARGS, freePort } from '@conveyor/cluster';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // The npm script's own command, so the test runs exactly what `npm start` runs.
 const START = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function launch(args: string[]) {
   const child = spawn(START[0]!, [...START.slice(1), ...args], { cwd: ROOT, env: nodeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

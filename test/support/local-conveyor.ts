@@ -4,10 +4,10 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '@conveyor/cluster';
 import { nodeEnv } from './cluster.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -20,14 +20,7 @@ export interface CliResult {
   stderr: string;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Runs `conveyor --data-dir <dir> ...args` and collects what it printed and its exit code. */
 export function conveyor(dataDir: string, args: string[], timeoutMs = 120_000): Promise<CliResult> {

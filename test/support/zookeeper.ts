@@ -15,7 +15,7 @@ import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSy
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, pathDirs, type ZooKeeperInstall } from '@conveyor/cluster';
+import { ZOOKEEPER_INSTALL_HINT, findExecutable, findZooKeeperInstall, freePorts, pathDirs, type ZooKeeperInstall } from '@conveyor/cluster';
 
 export { ZOOKEEPER_INSTALL_HINT, findZooKeeperInstall, type ZooKeeperInstall };
 import { setTimeout as delay } from 'node:timers/promises';
@@ -206,23 +206,8 @@ export function describeExit(info: ExitInfo): string {
 // ---------------------------------------------------------------------------------------------
 // Ports, logs, polling
 
-/** n distinct ports that were free a moment ago (bound to port 0 on 127.0.0.1, then released). */
-export async function findFreePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', resolve);
-      });
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
-  }
-}
+/** n distinct ports that were free a moment ago, below the kernel's ephemeral range (see the launcher's free-port.ts). */
+export const findFreePorts = (n: number): Promise<number[]> => freePorts(n);
 
 /** The last `lines` lines of a (log) file; reads at most the last 64 KiB. */
 export function readLogTail(file: string, lines: number = DEFAULTS.logTailLines): string {

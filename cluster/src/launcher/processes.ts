@@ -53,30 +53,7 @@ export async function stopChild(child: Child, graceMs = 8_000): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Ports this process handed out: a child may not listen on its port yet when the next one is asked for. */
-const handedOut = new Set<number>();
-
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await anyFreePort();
-    if (!handedOut.has(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error('no free port found');
-}
-
-function anyFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from './free-port.ts';
 
 /** True if host:port can be listened on now. */
 export async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
