@@ -390,7 +390,10 @@ try {
   log('the same, in two halves: every message sent, then the backlog drained');
   const { sendOnlyPerSec, drainPerSec } = await separateHalves(options, `bench-halves-${suffix}`, measured);
   log(`latency: ${latencySamples} messages one at a time, ${latencyGapMs} ms apart, after ${latencyWarmup} untimed`);
+  const timesBeforeLatency = await scrapeAll();
   const { p50, p99 } = await latency(options, `bench-latency-${suffix}`);
+  // Where a lone message's time goes: each hop's mean (long polls include their wait).
+  logTimings(timesBeforeLatency, await scrapeAll());
   const floor = await httpRoundTrip(cluster?.frontends[0] ?? endpoint!);
   sample();
   clearInterval(sampler);
