@@ -37,7 +37,7 @@ export class NodeMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.commitSeconds = new Histogram({ name: 'conveyor_node_commit_duration_seconds', help: 'On the leader: from appending a write to the log to its commit (persisted by every in-sync replica), per operation.', buckets: DURATION_BUCKETS_S, registers });
-    this.storageWriteSeconds = new Histogram({ name: 'conveyor_node_storage_write_duration_seconds', help: 'LevelDB batch writes of log records and state: synced (with new log records) or not (state alone).', labelNames: ['synced'], buckets: DURATION_BUCKETS_S, registers });
+    this.storageWriteSeconds = new Histogram({ name: 'conveyor_node_storage_write_duration_seconds', help: 'Writes of log records (to their segment) and state (to LevelDB): synced when they carry either, not for a checkpoint alone.', labelNames: ['synced'], buckets: DURATION_BUCKETS_S, registers });
     this.leader = new Gauge({ name: 'conveyor_node_leader', help: '1 while this node leads its cluster, else 0.', registers });
     this.epoch = new Gauge({ name: 'conveyor_node_epoch', help: 'The newest leader epoch this node knows.', registers });
     this.isrMembers = new Gauge({ name: 'conveyor_node_isr_members', help: 'Members of the in-sync replica set, as this node knows it.', registers });
