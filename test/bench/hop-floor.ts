@@ -16,27 +16,40 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { freePorts } from '@conveyor/cluster';
 
-const { values } = parseArgs({
-  options: {
-    processes: { type: 'string', default: '3' },
-    samples: { type: 'string', default: '1000' },
-    'gap-ms': { type: 'string', default: '10' },
-    size: { type: 'string', default: '1024' },
-    // Internal: this process is one relay of the chain.
-    relay: { type: 'string' },
-    next: { type: 'string' },
-  },
-});
+const OPTIONS = {
+  processes: { type: 'string', default: '3' },
+  samples: { type: 'string', default: '1000' },
+  'gap-ms': { type: 'string', default: '10' },
+  size: { type: 'string', default: '1024' },
+  // Internal: this process is one relay of the chain.
+  relay: { type: 'string' },
+  next: { type: 'string' },
+} as const;
+
+function parseFlags() {
+  try {
+    return parseArgs({ options: OPTIONS }).values;
+  } catch (error) {
+    refuse((error as Error).message.split('\n')[0]!);
+  }
+}
+const values = parseFlags();
+
+/** Bad flags end the run with one line saying which, before anything starts. */
+function refuse(message: string): never {
+  process.stderr.write(`npm run bench:hops: ${message}\n`);
+  process.exit(2);
+}
 
 function positive(name: 'processes' | 'samples' | 'size'): number {
   const n = Number(values[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${values[name]}`);
+  if (!Number.isInteger(n) || n < 1) refuse(`--${name} must be a positive integer, not ${values[name]}`);
   return n;
 }
 
 /** One relay: answers every POST with the next relay's answer to the same body, or the body itself. */
 function runRelay(port: number, next: string | undefined): void {
-  const pool = next ? new Pool(next, { connections: 4 }) : undefined;
+  const pool = next ? new Pool(next, { connections: 4, headersTimeout: 10_000, bodyTimeout: 10_000 }) : undefined;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -79,7 +92,7 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /** Times `samples` sequential requests to `url`, `gapMs` apart; p50 and p99 in ms. */
 async function time(url: string, body: Buffer, samples: number, gapMs: number): Promise<{ p50: number; p99: number }> {
-  const pool = new Pool(url, { connections: 1 });
+  const pool = new Pool(url, { connections: 1, headersTimeout: 10_000, bodyTimeout: 10_000 }); // a stuck relay fails the run, never hangs it
   try {
     const once = async (): Promise<number> => {
       const started = performance.now();
@@ -107,7 +120,7 @@ else {
   const samples = positive('samples');
   const size = positive('size');
   const gapMs = Number(values['gap-ms']);
-  if (!Number.isFinite(gapMs) || gapMs < 0) throw new Error(`--gap-ms must be a number of milliseconds ≥ 0, not ${values['gap-ms']}`);
+  if (!Number.isFinite(gapMs) || gapMs < 0) refuse(`--gap-ms must be a number of milliseconds ≥ 0, not ${values['gap-ms']}`);
   const ports = await freePorts(processes);
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);
   const relays: ChildProcess[] = [];
