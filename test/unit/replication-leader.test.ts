@@ -6,6 +6,7 @@ import { ConveyorError } from '@conveyor/client-sdk/wire';
 import { unpack } from 'msgpackr';
 import { LeaderPipeline, ReplicaLog, WriteSet, decodeLogEntry, decodeMeta, type FetchResponse, type MessageMeta, type NodeBatch, type QueueLogRecord, type QueueRecord, type ReplicationCheckpoint, type StoreMutation } from '@conveyor/backend-node';
 import { metaKey, queueKey } from '../../backend-node/src/storage/keys.ts';
+import { STATE_DELAY, stateWriteDueAt } from '../../backend-node/src/replication/types.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 
 const EPOCH = 3;
@@ -79,6 +80,7 @@ interface SetupOptions {
   logEnd?: number;
   lastEpoch?: number;
   updateIsr?: (isr: string[]) => Promise<boolean>;
+  stateWriteDueAt?: (since: number, keys: number) => number;
 }
 
 function setup(t: Test, options: SetupOptions = {}) {
@@ -108,6 +110,7 @@ function setup(t: Test, options: SetupOptions = {}) {
     leaseValid: () => lease,
     onDeposed: (reason) => void deposed.push(reason),
     materializeBodies: async () => new WriteSet(),
+    stateWriteDueAt: options.stateWriteDueAt,
   });
   // Stops its intervals; a no-op if the test already failed it.
   t.teardown(() => pipeline.fail(new ConveyorError('NotLeader', 'test over')));
@@ -185,6 +188,62 @@ t.test("a record's state is written as it was when the record was appended, not 
   for (const w of store.writes) for (const set of w.state ?? []) set.forEach(undefined, (key, bytes) => void written.set(key, bytes), () => undefined);
   t.equal((unpack(written.get(queueKey(7))!) as QueueRecord).nextSeq, 5, 'the queue record as of record 0');
   t.equal(decodeMeta(written.get(metaKey(7, 4))!).receiveCount, 1, 'the meta as of record 0');
+});
+
+t.test('stateWriteDueAt: small sets soon, larger ones later, the largest at once', async (t) => {
+  t.equal(stateWriteDueAt(1_000, 1), 1_000 + STATE_DELAY.smallMs, 'a set of one key: after the short delay');
+  t.equal(stateWriteDueAt(1_000, STATE_DELAY.smallKeys - 1), 1_000 + STATE_DELAY.smallMs);
+  t.equal(stateWriteDueAt(1_000, STATE_DELAY.smallKeys), 1_000 + STATE_DELAY.ms, 'a larger set waits longer, for its puts to meet their deletes');
+  t.equal(stateWriteDueAt(1_000, STATE_DELAY.keys - 1), 1_000 + STATE_DELAY.ms);
+  t.equal(stateWriteDueAt(1_000, STATE_DELAY.keys), 1_000, 'the largest is due at once');
+  t.ok(STATE_DELAY.smallMs < STATE_DELAY.ms && STATE_DELAY.smallKeys < STATE_DELAY.keys);
+});
+
+/** Committed state waits a minute (on the timer: the fake clock stands still) unless STATE_DELAY.keys keys wait. */
+const aMinuteUnlessMany = (since: number, keys: number): number => (keys >= STATE_DELAY.keys ? since : since + 60_000);
+
+t.test('state of records committed in different rounds folds into one write: a message sent and deleted leaves nothing', async (t) => {
+  const { store, log, fetch, commit, pipeline } = setup(t, { stateWriteDueAt: aMinuteUnlessMany });
+  const meta = { seq: 1, id: 'm-1', sentAt: 1, enqueuedAt: 1, visibleAt: 1, receiveCount: 0, firstReceiveAt: 0, receivedAt: 0, nonce: 0, md5OfBody: 'x', logRef: 0 } as MessageMeta;
+  const kept = { ...meta, seq: 2, id: 'm-2' };
+  const sent = commit([{ op: 'putMeta', queueId: 7, meta, created: true }, { op: 'putMeta', queueId: 7, meta: kept, created: true }]);
+  await until(() => log.persistedEnd === 1, 'the send record is persisted');
+  await fetch('f1', 0, -1);
+  await fetch('f1', 1, EPOCH);
+  await sent.done;
+  const deleted = commit([{ op: 'delMeta', queueId: 7, seq: 1 }]);
+  await until(() => log.persistedEnd === 2, 'the delete record is persisted');
+  await fetch('f1', 2, EPOCH);
+  await deleted.done;
+  await settle();
+  t.ok(store.writes.every((w) => (w.state ?? []).length === 0), 'both committed, and their state waits (the delay is a minute)');
+  t.equal(log.appliedEnd, 0, "the checkpoint's applied end stays behind the state that waits");
+  // A handoff writes what waits at once.
+  t.ok(await pipeline.drainForHandoff(5_000), 'the handoff drains');
+  const written = new Map<string, Buffer | null>();
+  for (const w of store.writes) for (const set of w.state ?? []) set.forEach(undefined, (key, bytes) => void written.set(key, bytes), (key) => void written.set(key, null));
+  t.same([...written.keys()], [metaKey(7, 2)], 'one write: the message still there; the one sent and deleted costs nothing, not even a delete');
+  t.equal(log.appliedEnd, 2, 'the checkpoint covers both records');
+});
+
+t.test('committed state is written before its delay once STATE_DELAY.keys keys wait', async (t) => {
+  const { store, log, fetch, commit } = setup(t, { stateWriteDueAt: aMinuteUnlessMany });
+  const metas: StoreMutation[] = [];
+  for (let seq = 0; seq < STATE_DELAY.keys; seq++) metas.push({ op: 'putMeta', queueId: 7, meta: { seq, id: `m-${seq}`, sentAt: 1, enqueuedAt: 1, visibleAt: 1, receiveCount: 0, firstReceiveAt: 0, receivedAt: 0, nonce: 0, md5OfBody: 'x', logRef: 0 } as MessageMeta, created: true });
+  const few = commit(metas.slice(0, 10));
+  await until(() => log.persistedEnd === 1, 'the first record is persisted');
+  await fetch('f1', 0, -1);
+  await fetch('f1', 1, EPOCH);
+  await few.done;
+  await settle();
+  t.equal(log.appliedEnd, 0, 'ten keys wait for the delay');
+  const many = commit(metas.slice(10));
+  await until(() => log.persistedEnd === 2, 'the second record is persisted');
+  await fetch('f1', 2, EPOCH);
+  await many.done;
+  await until(() => log.appliedEnd === 2, 'the state is written');
+  const sizes = store.writes.flatMap((w) => (w.state ?? []).map((set) => set.size));
+  t.same(sizes, [STATE_DELAY.keys], 'in one write, well before the minute is up');
 });
 
 t.test("the leader's own copy counts: followers alone do not commit", async (t) => {

@@ -11,10 +11,8 @@ import { WriteSet } from '../storage/write-set.ts';
 import { decodeLogEntryForApply, type ReplicationStore } from '../storage/replication-store.ts';
 import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
-import { STATE_DELAY_MS, type FetchResponse, type LogEntry, type LogItem } from './types.ts';
+import { stateWriteDueAt, type FetchResponse, type LogEntry, type LogItem } from './types.ts';
 
-/** Applied state waits (STATE_DELAY_MS) unless this many keys wait, or a fetch comes back with nothing new. */
-const STATE_DELAY_KEYS = 100_000;
 
 export interface LeaderTarget {
   id: string;
@@ -217,15 +215,15 @@ export class Follower {
   }
 
   /**
-   * Writes `entries` (synced), with the state that waits when it is due: after STATE_DELAY_MS, at
-   * STATE_DELAY_KEYS keys, or when a fetch came back with nothing new (`idle`). Records alone leave
+   * Writes `entries` (synced), with the state that waits when it is due (stateWriteDueAt: after
+   * 200 ms or 2 s, by its size), or when a fetch came back with nothing new (`idle`). Records alone leave
    * the checkpoint's applied end where it is.
    */
   private writeRecords(entries: LogItem[], nothingToApply: boolean): Promise<void> {
     const set = this.unwritten;
     const since = this.unwrittenSince;
     const idle = entries.length === 0 && nothingToApply;
-    const due = set !== undefined && (idle || set.size >= STATE_DELAY_KEYS || Date.now() - since >= STATE_DELAY_MS);
+    const due = set !== undefined && (idle || Date.now() >= stateWriteDueAt(since, set.size));
     if (entries.length === 0 && !due) return Promise.resolve();
     const end = due ? this.machineEnd : this.replicaLog.appliedEnd;
     const logEnd = this.replicaLog.logEnd;
@@ -252,8 +250,8 @@ export class Follower {
   /** Applies the log to `applyEnd`, folding the state changes into the set that waits. */
   private async applyUpTo(applyEnd: number): Promise<void> {
     // The state changes of the records applied here are folded into one write set, and kept
-    // folding across fetches for up to STATE_DELAY_MS (as the leader does): a message sent,
-    // received and deleted within that time costs two deletes, not four puts and deletes.
+    // folding across fetches until it is due (as the leader does): a message sent, received and
+    // deleted within that time costs nothing (its meta's put is a NewKeyPut), not four writes.
     const mutations: StoreMutation[] = [];
     let appliedEnd = this.machineEnd;
     while (appliedEnd < applyEnd) {

@@ -16,7 +16,7 @@ import { toWriteSet, type WriteSet } from '../storage/write-set.ts';
 import { divergence } from './epoch-cache.ts';
 import { LeaderBookkeeping } from './leader-bookkeeping.ts';
 import type { ReplicaLog } from './replica-log.ts';
-import { STATE_DELAY_MS, type FetchRequest, type FetchResponse, type LogPayload } from './types.ts';
+import { stateWriteDueAt, type FetchRequest, type FetchResponse, type LogPayload } from './types.ts';
 
 export interface LeaderOptions {
   nodeId: string;
@@ -45,6 +45,8 @@ export interface LeaderOptions {
   logRetentionMs?: number;
   /** Told each write's time from append to commit, in seconds (for metrics). */
   onCommitted?: (seconds: number) => void;
+  /** When committed state that waits is due (default stateWriteDueAt: STATE_DELAY). */
+  stateWriteDueAt?: (since: number, keys: number) => number;
 }
 
 interface Waiter {
@@ -61,8 +63,6 @@ interface Waiter {
  * (Clients are answered at the watermark here; followers need it only to apply.)
  */
 const HW_WAKE_DELAY_MS = 5;
-/** Committed state waits (STATE_DELAY_MS) unless this many records wait, or at a handoff. */
-const STATE_DELAY_RECORDS = 2_000;
 const MAX_FETCH_RECORDS = 2_000;
 /** Trim when at least this many records could go, so trims come in a few large deletes. */
 const TRIM_MIN_RECORDS = 1_000;
@@ -70,16 +70,6 @@ const TRIM_MIN_RECORDS = 1_000;
 const MAX_LOG_RECORDS = 500_000;
 const TRIM_INTERVAL_MS = 2_000;
 
-/**
- * The committed records' write sets as one, later records winning: a key written by several
- * records is stored once (foldWrite). The sets are the caller's to discard: the first one takes the rest.
- */
-function mergeWrites(committed: ReadonlyArray<{ writes: WriteSet }>): WriteSet[] {
-  if (committed.length <= 1) return committed.map((c) => c.writes);
-  const merged = committed[0]!.writes;
-  for (let i = 1; i < committed.length; i++) merged.foldSet(committed[i]!.writes);
-  return [merged];
-}
 
 export class LeaderPipeline implements CommitPipeline {
   readonly bookkeeping: LeaderBookkeeping;
@@ -88,6 +78,13 @@ export class LeaderPipeline implements CommitPipeline {
    * copied) then, as they are as of that record, since later records change the live objects.
    */
   private readonly heldState: Array<{ offset: number; at: number; writes: WriteSet }> = [];
+  /**
+   * The held-back state of the records that committed, folded into one set as they commit
+   * (later records winning: a key written by several is stored once, foldWrite) until it is
+   * written; `committedSince` is when the first of them was appended.
+   */
+  private committedState: WriteSet | undefined;
+  private committedSince = 0;
   private waiters: Waiter[] = [];
   private fetchWakers = new Set<() => void>();
   private hwWake: NodeJS.Timeout | undefined;
@@ -245,28 +242,32 @@ export class LeaderPipeline implements CommitPipeline {
           await this.log.trimBefore(point, await this.options.materializeBodies(point, extra));
         }
         const entries = this.log.unpersisted();
-        // Everything below the HW is committed: its held-back state goes to disk with this batch,
-        // or waits for a later one (STATE_DELAY_MS), the checkpoint's applied end staying behind it.
+        // Everything below the HW is committed: its held-back state joins the set that waits, which
+        // goes to disk with this batch or a later one (stateWriteDueAt, a handoff), the
+        // checkpoint's applied end staying behind it meanwhile.
+        this.foldCommittedState();
+        const pending = this.committedState;
+        const now = this.options.clock();
+        const dueAt = pending ? (this.options.stateWriteDueAt ?? stateWriteDueAt)(this.committedSince, pending.size) : 0;
+        const due = pending !== undefined && (this.handingOff || this.stateDue || now >= dueAt);
+        if (due) {
+          this.stateDue = false;
+          this.committedState = undefined;
+        }
         const hw = this.bookkeeping.highWatermark;
-        let n = 0;
-        while (n < this.heldState.length && this.heldState[n]!.offset < hw) n++;
-        const waited = n > 0 ? this.options.clock() - this.heldState[0]!.at : 0;
-        const due = n > 0 && (n >= STATE_DELAY_RECORDS || this.handingOff || this.stateDue || waited >= STATE_DELAY_MS);
-        if (due) this.stateDue = false;
-        const committed = due ? this.heldState.splice(0, n) : [];
-        const appliedEnd = due || n === 0 ? Math.max(hw, this.log.appliedEnd) : this.log.appliedEnd;
-        if (entries.length === 0 && committed.length === 0 && appliedEnd <= this.log.appliedEnd) {
+        const appliedEnd = due || !pending ? Math.max(hw, this.log.appliedEnd) : this.log.appliedEnd;
+        if (entries.length === 0 && !due && appliedEnd <= this.log.appliedEnd) {
           // Nothing to write now: committed state that waits is written when its time comes.
-          if (n > 0) this.stateTimer ??= setTimeout(() => {
+          if (pending) this.stateTimer ??= setTimeout(() => {
             this.stateTimer = undefined;
             this.stateDue = true;
             this.schedulePersist();
-          }, Math.max(1, STATE_DELAY_MS - waited));
+          }, Math.max(1, dueAt - now));
           break;
         }
         const end = this.log.logEnd;
         // Persist before counting this node's copy toward the high watermark.
-        await this.log.store.write({ entries, state: mergeWrites(committed), checkpoint: this.log.checkpoint(appliedEnd) });
+        await this.log.store.write({ entries, state: due ? [pending] : [], checkpoint: this.log.checkpoint(appliedEnd) });
         this.log.persistedEnd = Math.max(this.log.persistedEnd, end);
         this.log.appliedEnd = appliedEnd;
         this.bookkeeping.selfAppliedEnd = appliedEnd;
@@ -278,6 +279,23 @@ export class LeaderPipeline implements CommitPipeline {
     } finally {
       this.persisting = false;
     }
+  }
+
+  /** Moves the held-back state of records below the HW into the committed set, in log order. */
+  private foldCommittedState(): void {
+    const hw = this.bookkeeping.highWatermark;
+    let n = 0;
+    while (n < this.heldState.length && this.heldState[n]!.offset < hw) n++;
+    if (n === 0) return;
+    const committed = this.heldState.splice(0, n);
+    let i = 0;
+    if (!this.committedState) {
+      // The first record's set takes the rest: the sets are this pipeline's to discard.
+      this.committedState = committed[0]!.writes;
+      this.committedSince = committed[0]!.at;
+      i = 1;
+    }
+    for (; i < committed.length; i++) this.committedState.foldSet(committed[i]!.writes);
   }
 
   private onHighWatermark(): void {

@@ -65,10 +65,32 @@ export interface SnapshotHeader {
 }
 
 /**
- * Committed records' state is written in batches, at the latest this long after it is applied
- * (the leader and followers alike): the last write to a key wins, so a message received and
- * deleted within the window costs the disk one delete, not a put and a delete. The records
- * themselves are on disk first; after a crash the state is rebuilt from the checkpoint by
- * applying them again.
+ * Committed records' state is written in batches (the leader and followers alike), the last
+ * write to a key winning: a message sent, received and deleted before its state is written
+ * costs the disk nothing, one received and deleted a single delete. The records themselves are
+ * on disk first; after a crash the state is rebuilt from the checkpoint by applying them again.
+ * When the state waits is decided by `stateWriteDue`.
  */
-export const STATE_DELAY_MS = 200;
+export const STATE_DELAY = {
+  /** A set this small is written after `smallMs`: at low load, writes stay small and frequent. */
+  smallKeys: 1_000,
+  smallMs: 200,
+  /**
+   * A larger one waits up to `ms`: under load most messages of a queue whose consumers keep up
+   * live longer than 200 ms (half of them still cost every node a put and a delete then) and
+   * well under 2 s (about a tenth do).
+   */
+  ms: 2_000,
+  /**
+   * ...or until this many keys wait: a batch of 5,000 metas takes ~5 ms of the event loop to
+   * build and LevelDB as long to write, and the records behind it wait for it (a backlog's sends
+   * and deletes do not fold away, so there the batches stay about as large as at 200 ms).
+   */
+  keys: 5_000,
+} as const;
+
+/** How long after `since` a set of `keys` waiting writes is due (STATE_DELAY). */
+export function stateWriteDueAt(since: number, keys: number): number {
+  if (keys >= STATE_DELAY.keys) return since;
+  return since + (keys < STATE_DELAY.smallKeys ? STATE_DELAY.smallMs : STATE_DELAY.ms);
+}
