@@ -13,7 +13,6 @@ import type { PeerTransport } from './peer-transport.ts';
 import type { ReplicaLog } from './replica-log.ts';
 import { stateWriteDueAt, type FetchResponse, type LogEntry, type LogItem } from './types.ts';
 
-
 export interface LeaderTarget {
   id: string;
   url: string;

@@ -69,7 +69,7 @@ export interface SnapshotHeader {
  * write to a key winning: a message sent, received and deleted before its state is written
  * costs the disk nothing, one received and deleted a single delete. The records themselves are
  * on disk first; after a crash the state is rebuilt from the checkpoint by applying them again.
- * When the state waits is decided by `stateWriteDue`.
+ * How long it waits is decided by `stateWriteDueAt`.
  */
 export const STATE_DELAY = {
   /** A set this small is written after `smallMs`: at low load, writes stay small and frequent. */
