@@ -22,6 +22,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { TestStack } from '../support/stack.ts';
 import { TEST_CREDENTIALS } from '../support/credentials.ts';
 import { serverNodeArgs } from '@conveyor/cluster';
+import { percentile } from './timed.ts';
 
 // The SDK warns once that releases from 2027 need Node 22; not news to a benchmark's reader.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -96,10 +97,6 @@ function cpuSplit(before: Map<string, number>, messages: number): string {
   const after = everyCpu();
   const parts = [...after].map(([name, seconds]) => `${name} ${(((seconds - (before.get(name) ?? seconds)) * 1e6) / messages).toFixed(1)}`);
   return `  CPU ms per 1,000 messages: ${parts.join(', ')}`;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 let stack: TestStack | undefined;

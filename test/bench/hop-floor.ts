@@ -15,6 +15,7 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { freePorts } from '@conveyor/cluster';
+import { percentile } from './timed.ts';
 
 const OPTIONS = {
   processes: { type: 'string', default: '3' },
@@ -86,10 +87,6 @@ function startRelay(port: number, next: string | undefined): Promise<ChildProces
   });
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
-
 /** Times `samples` sequential requests to `url`, `gapMs` apart; p50 and p99 in ms. */
 async function time(url: string, body: Buffer, samples: number, gapMs: number): Promise<{ p50: number; p99: number }> {
   const pool = new Pool(url, { connections: 1, headersTimeout: 10_000, bodyTimeout: 10_000 }); // a stuck relay fails the run, never hangs it
@@ -108,7 +105,7 @@ async function time(url: string, body: Buffer, samples: number, gapMs: number): 
       if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
     }
     times.sort((a, b) => a - b);
-    return { p50: Number(percentile(times, 0.5).toFixed(2)), p99: Number(percentile(times, 0.99).toFixed(2)) };
+    return { p50: Number(percentile(times, 50).toFixed(2)), p99: Number(percentile(times, 99).toFixed(2)) };
   } finally {
     await pool.close();
   }

@@ -34,6 +34,7 @@ import { Conveyor, type ConveyorOptions } from '@conveyor/client-sdk';
 import { RUN_FILE, startLocalCluster, type RunInfo } from '../../cluster/src/launcher/local-cluster.ts';
 import { freePort } from '../../cluster/src/launcher/processes.ts';
 import { scrapeTotals, timingReport, type ServerEndpoints, type Totals } from './server-timings.ts';
+import { percentile } from './timed.ts';
 
 const { values } = parseArgs({
   options: {
@@ -158,10 +159,6 @@ function cpuReport(processes: Array<{ pid: number; name: string }>, before: Map<
 /** Keyed by pid: two processes may share a name (the launcher's esbuild has a helper of its own). */
 function cpuSnapshot(processes: Array<{ pid: number; name: string }>): Map<number, number> {
   return new Map(processes.map(({ pid }) => [pid, cpuSeconds(pid)]));
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** A body of exactly `size` bytes that starts with its index. */

@@ -8,3 +8,8 @@ export async function timed(label: string, concurrency: number, worker: () => Pr
   console.log(`${label}: ${done} messages in ${seconds.toFixed(2)} s = ${rate}/s`);
   return rate;
 }
+
+/** The `p`th percentile (0–100) of ascending `sorted` values, by the nearest rank below; 0 for none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
